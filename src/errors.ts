@@ -1,0 +1,17 @@
+/** Error codes users and programs can rely on. */
+export type PortwatchErrorCode = 'EUSAGE' | 'ESOURCE_UNAVAILABLE' | 'ESCAN' | 'ENOPROCESS' | 'ETIMEOUT' | 'EABORTED';
+
+/** Every error portwatch raises on purpose: a code, and a message that says what to do. */
+export class PortwatchError extends Error {
+  readonly code: PortwatchErrorCode;
+
+  constructor(code: PortwatchErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PortwatchError';
+    this.code = code;
+  }
+}
+
+export function isPortwatchError(e: unknown): e is PortwatchError {
+  return e instanceof PortwatchError;
+}

@@ -1,0 +1,65 @@
+/**
+ * The public data model: what a listening socket is, and what an event about one is.
+ * Everything above the sources speaks only these types.
+ */
+
+export type Protocol = 'tcp' | 'udp';
+export type Family = 4 | 6;
+
+/** The process that holds a listening socket, as far as /proc lets us know it. */
+export interface ProcessInfo {
+  pid: number;
+  /** Parent pid, or null when /proc/<pid>/stat could not be read. */
+  ppid: number | null;
+  /** The kernel's short name (/proc/<pid>/comm). */
+  name: string;
+  /** Command line with NULs as spaces, capped at {@link COMMAND_MAX_BYTES}. */
+  command: string;
+  /** Effective uid of the process, or null when unknown. */
+  uid: number | null;
+}
+
+/** One listening socket: a TCP socket in LISTEN, or a bound, unconnected UDP socket. */
+export interface Listener {
+  protocol: Protocol;
+  family: Family;
+  /** Canonical text form: dotted IPv4, RFC 5952 IPv6 (IPv4-mapped stays IPv6). */
+  address: string;
+  port: number;
+  /** True when an IPv6 wildcard socket also accepts IPv4; null when the source cannot tell. */
+  dualStack: boolean | null;
+  /** Socket inode: the identity of the socket while it lives. */
+  inode: number;
+  /** Owner uid of the socket as the kernel reports it. */
+  uid: number;
+  /** Network namespace inode as a decimal string, or null when unknown. */
+  netns: string | null;
+  /** The owning process, or null when it cannot be known. Never guessed. */
+  process: ProcessInfo | null;
+}
+
+export type PortEventType = 'open' | 'close';
+
+export interface PortEvent {
+  type: PortEventType;
+  /** ISO 8601 time of the scan that saw the change. */
+  time: string;
+  listener: Listener;
+}
+
+/** Command lines are cut at this many bytes, so a huge command line costs nothing. */
+export const COMMAND_MAX_BYTES = 4096;
+
+/** Identity of a listener: a restarted server on the same port is a different listener. */
+export function listenerKey(l: Pick<Listener, 'netns' | 'protocol' | 'address' | 'port' | 'inode'>): string {
+  return `${l.netns ?? '-'}|${l.protocol}|${l.address}|${l.port}|${l.inode}`;
+}
+
+/** Stable order: protocol, port, family, address, inode. */
+export function compareListeners(a: Listener, b: Listener): number {
+  if (a.protocol !== b.protocol) return a.protocol < b.protocol ? -1 : 1;
+  if (a.port !== b.port) return a.port - b.port;
+  if (a.family !== b.family) return a.family - b.family;
+  if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+  return a.inode - b.inode;
+}

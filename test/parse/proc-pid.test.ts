@@ -1,0 +1,26 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseStatPpid, parseStatusUid } from '../../src/parse/proc-pid.js';
+import { fixture } from '../helpers/fixtures.js';
+
+describe('parseStatPpid', () => {
+  it('reads a real /proc/<pid>/stat', () => {
+    expect(parseStatPpid(fixture('proc-pid/stat'))).toBe(4004);
+  });
+  it('copes with a name holding spaces and parentheses', () => {
+    expect(parseStatPpid('42 (my (odd) name) S 7 42 42 0 -1')).toBe(7);
+  });
+  it('returns null for junk and never throws', () => {
+    expect(parseStatPpid('nothing')).toBeNull();
+    fc.assert(fc.property(fc.string(), (s) => parseStatPpid(s) === null || Number.isInteger(parseStatPpid(s))));
+  });
+});
+
+describe('parseStatusUid', () => {
+  it('reads the effective uid from a real /proc/<pid>/status', () => {
+    expect(parseStatusUid(fixture('proc-pid/status'))).toBe(1000);
+  });
+  it('never throws', () => {
+    fc.assert(fc.property(fc.string(), (s) => parseStatusUid(s) === null || Number.isInteger(parseStatusUid(s))));
+  });
+});
