@@ -1,0 +1,284 @@
+/*
+ * portwatch_sockdiag: one netlink sock_diag round trip, nothing more.
+ *
+ * dump(request: Buffer, netnsPath?: string): Buffer
+ *   Sends `request` (a complete netlink message built in TypeScript) on a fresh
+ *   NETLINK_SOCK_DIAG socket and returns every reply datagram concatenated, up to and
+ *   including NLMSG_DONE. All parsing happens in TypeScript, where it can be tested.
+ *   With netnsPath, the socket is created inside that network namespace; the calling
+ *   thread is always switched back before this function returns or throws.
+ *
+ * Errors are thrown like Node's own system errors: code (errno name), errno (negative),
+ * syscall, and path when a path was involved.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
+#include <node_api.h>
+
+/* The kernel sizes dump datagrams to the reader's buffer but caps them near 32 KiB;
+ * asking for more than that means a datagram is never cut short. */
+#define RECV_ROOM (64 * 1024)
+/* Bound the receive loop far beyond any real table (60k sockets is ~10 MiB in ~300
+ * datagrams), in bytes for memory and in datagrams for time. */
+#define MAX_REPLY_BYTES (256 * 1024 * 1024)
+#define MAX_DATAGRAMS 65536
+/* A dump normally answers in microseconds; never let a lost reply hang the caller. */
+#define RECV_TIMEOUT_SEC 5
+
+typedef struct {
+  int err;             /* errno value, 0 when nothing failed */
+  const char *syscall; /* what failed, for the message and the `syscall` property */
+  const char *path;    /* the path involved, or NULL */
+} failure_t;
+
+typedef struct {
+  char *data;
+  size_t len;
+  size_t cap;
+} reply_t;
+
+static int fail(failure_t *f, int err, const char *syscall, const char *path) {
+  f->err = err;
+  f->syscall = syscall;
+  f->path = path;
+  return -1;
+}
+
+/* The errnos this addon can meet; musl has no strerrorname_np, so name them here. */
+static const char *errno_name(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case ENOTDIR: return "ENOTDIR";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ELOOP: return "ELOOP";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ENOBUFS: return "ENOBUFS";
+    case EPROTO: return "EPROTO";
+    case ENODATA: return "ENODATA";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    default: return "UNKNOWN";
+  }
+}
+
+static int make_diag_socket(failure_t *f) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return fail(f, errno, "socket", NULL);
+  struct timeval tv = {.tv_sec = RECV_TIMEOUT_SEC, .tv_usec = 0};
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+    fail(f, errno, "setsockopt", NULL);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Creates the socket inside the namespace at `path`. The namespace of a socket is fixed
+ * at creation, so the thread only needs to visit the namespace for socket() itself. */
+static int make_diag_socket_in(const char *path, failure_t *f) {
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) return fail(f, errno, "open", path);
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) {
+    fail(f, errno, "open", "/proc/thread-self/ns/net");
+    close(target);
+    return -1;
+  }
+  int fd = -1;
+  if (setns(target, CLONE_NEWNET) < 0) {
+    fail(f, errno, "setns", path);
+  } else {
+    fd = make_diag_socket(f);
+    /* Never leave the Node thread in a foreign namespace: every later socket would
+     * silently live there. If we cannot get back, dying is the only safe answer. */
+    if (setns(home, CLONE_NEWNET) < 0) {
+      fprintf(stderr, "portwatch_sockdiag: cannot return to the original network namespace: %s\n",
+              strerror(errno));
+      abort();
+    }
+  }
+  close(home);
+  close(target);
+  return fd;
+}
+
+/* Both NLMSG_ERROR and NLMSG_DONE start with an int: 0, or a negative errno. DONE carries
+ * one when the dump itself failed, e.g. -ENOENT for a protocol with no diag handler. */
+static int end_errno(const struct nlmsghdr *h) {
+  if (h->nlmsg_len < NLMSG_LENGTH(sizeof(int))) return h->nlmsg_type == NLMSG_ERROR ? EPROTO : 0;
+  int value;
+  memcpy(&value, NLMSG_DATA(h), sizeof value);
+  return value < 0 ? -value : 0;
+}
+
+/* Scans one datagram for the end of the dump. Returns 1 at NLMSG_DONE or NLMSG_ERROR
+ * (setting *nl_err to the positive errno of a failed dump, 0 otherwise), else 0. */
+static int dump_finished(const char *buf, size_t len, int *nl_err) {
+  const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+  int left = (int)len;
+  for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+      *nl_err = end_errno(h);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int reserve(reply_t *r, size_t room, failure_t *f) {
+  if (r->cap - r->len >= room) return 0;
+  size_t cap = r->cap ? r->cap * 2 : room;
+  while (cap - r->len < room) cap *= 2;
+  char *data = realloc(r->data, cap);
+  if (!data) return fail(f, ENOMEM, "realloc", NULL);
+  r->data = data;
+  r->cap = cap;
+  return 0;
+}
+
+/* Receives datagrams straight into the reply buffer until the dump ends. */
+static int receive_dump(int fd, reply_t *r, failure_t *f) {
+  for (int datagrams = 0; datagrams < MAX_DATAGRAMS && r->len <= MAX_REPLY_BYTES; datagrams++) {
+    if (reserve(r, RECV_ROOM, f) < 0) return -1;
+    struct sockaddr_nl from;
+    socklen_t from_len = sizeof from;
+    ssize_t n = recvfrom(fd, r->data + r->len, RECV_ROOM, MSG_TRUNC, (struct sockaddr *)&from, &from_len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      /* SO_RCVTIMEO expiry reads as EAGAIN; say what it means. */
+      return fail(f, errno == EAGAIN ? ETIMEDOUT : errno, "recvfrom", NULL);
+    }
+    if ((size_t)n > RECV_ROOM) return fail(f, EMSGSIZE, "recvfrom", NULL);
+    /* Any local process may unicast to our port id; only the kernel (port 0) answers. */
+    if (from.nl_pid != 0) continue;
+    int nl_err = 0;
+    int finished = dump_finished(r->data + r->len, (size_t)n, &nl_err);
+    r->len += (size_t)n;
+    if (nl_err) return fail(f, nl_err, "sock_diag", NULL);
+    if (finished) return 0;
+  }
+  return fail(f, EMSGSIZE, "recvfrom", NULL);
+}
+
+static int run_dump(const void *req, size_t req_len, const char *netns_path, reply_t *r, failure_t *f) {
+  int fd = netns_path ? make_diag_socket_in(netns_path, f) : make_diag_socket(f);
+  if (fd < 0) return -1;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  int rc = 0;
+  ssize_t sent;
+  do {
+    sent = sendto(fd, req, req_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    rc = fail(f, errno, "sendto", NULL);
+  } else {
+    rc = receive_dump(fd, r, f);
+  }
+  close(fd);
+  return rc;
+}
+
+static void throw_failure(napi_env env, const failure_t *f) {
+  char message[PATH_MAX + 128];
+  if (f->path) {
+    snprintf(message, sizeof message, "%s %s: %s", f->syscall, f->path, strerror(f->err));
+  } else {
+    snprintf(message, sizeof message, "%s: %s", f->syscall, strerror(f->err));
+  }
+  napi_value code, msg, error, errno_value, syscall, path;
+  napi_create_string_utf8(env, errno_name(f->err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_create_int32(env, -f->err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_create_string_utf8(env, f->syscall, NAPI_AUTO_LENGTH, &syscall);
+  napi_set_named_property(env, error, "syscall", syscall);
+  if (f->path) {
+    napi_create_string_utf8(env, f->path, NAPI_AUTO_LENGTH, &path);
+    napi_set_named_property(env, error, "path", path);
+  }
+  napi_throw(env, error);
+}
+
+/* Reads the optional namespace path; returns 1 when given, 0 when absent, -1 on a bad value. */
+static int read_netns_arg(napi_env env, napi_value arg, char *out, size_t out_size) {
+  napi_valuetype type;
+  napi_typeof(env, arg, &type);
+  if (type == napi_undefined) return 0;
+  size_t len = 0;
+  if (type != napi_string || napi_get_value_string_utf8(env, arg, out, out_size, &len) != napi_ok ||
+      len == 0 || len >= out_size - 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "netnsPath must be a non-empty path string");
+    return -1;
+  }
+  return 1;
+}
+
+static napi_value dump(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2]; /* missing arguments arrive as undefined */
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+
+  bool is_buffer = false;
+  napi_is_buffer(env, args[0], &is_buffer);
+  if (!is_buffer) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "request must be a Buffer");
+    return NULL;
+  }
+  void *req;
+  size_t req_len;
+  napi_get_buffer_info(env, args[0], &req, &req_len);
+
+  char netns_path[PATH_MAX];
+  int has_netns = read_netns_arg(env, args[1], netns_path, sizeof netns_path);
+  if (has_netns < 0) return NULL;
+
+  reply_t reply = {0};
+  failure_t failure = {0};
+  napi_value result = NULL;
+  if (run_dump(req, req_len, has_netns ? netns_path : NULL, &reply, &failure) < 0) {
+    throw_failure(env, &failure);
+  } else {
+    napi_create_buffer_copy(env, reply.len, reply.data, NULL, &result);
+  }
+  free(reply.data);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "dump", NAPI_AUTO_LENGTH, dump, NULL, &fn);
+  napi_set_named_property(env, exports, "dump", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

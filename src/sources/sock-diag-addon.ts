@@ -1,0 +1,56 @@
+/**
+ * The optional native sock_diag addon (native/sockdiag.c), loaded on first use.
+ * It is optional because installs without a compiler skip it; callers fall back to other sources.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface SockDiagAddon {
+  /** Sends one netlink request; returns every reply datagram up to NLMSG_DONE, concatenated. */
+  dump(request: Buffer, netnsPath?: string): Buffer;
+}
+
+// Both src/sources/ and dist/sources/ sit two levels below the package root.
+const PACKAGE_ROOT = new URL('../../', import.meta.url);
+const ADDON_PATH = fileURLToPath(new URL('native/build/Release/portwatch_sockdiag.node', PACKAGE_ROOT));
+
+interface LoadResult {
+  addon: SockDiagAddon | null;
+  reason: string | null;
+}
+
+let cached: LoadResult | undefined;
+
+/** Tests set PORTWATCH_NO_NATIVE=1 to exercise the fallbacks; read it on every call. */
+function disabled(): boolean {
+  return process.env.PORTWATCH_NO_NATIVE === '1';
+}
+
+function load(): LoadResult {
+  if (process.platform !== 'linux') return { addon: null, reason: 'sock_diag exists only on Linux' };
+  if (!existsSync(ADDON_PATH)) {
+    return { addon: null, reason: `${ADDON_PATH} is missing; run npm run build:native` };
+  }
+  try {
+    const mod = createRequire(import.meta.url)(ADDON_PATH) as Partial<SockDiagAddon>;
+    if (typeof mod.dump !== 'function') return { addon: null, reason: `${ADDON_PATH} has no dump()` };
+    return { addon: mod as SockDiagAddon, reason: null };
+  } catch (e) {
+    return { addon: null, reason: `${ADDON_PATH} failed to load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** The addon, or null when it is disabled, not built, or fails to load. */
+export function loadSockDiagAddon(): SockDiagAddon | null {
+  if (disabled()) return null;
+  cached ??= load();
+  return cached.addon;
+}
+
+/** Why {@link loadSockDiagAddon} returns null; null when the addon is available. */
+export function sockDiagUnavailableReason(): string | null {
+  if (disabled()) return 'disabled by PORTWATCH_NO_NATIVE=1';
+  cached ??= load();
+  return cached.reason;
+}
