@@ -1,0 +1,179 @@
+/**
+ * scan(): one look at the listening sockets, with owners attached. The one place where a
+ * source is chosen. A Scanner keeps the caches that make repeated scans cheap (the
+ * watcher holds one); scan() is a one-shot Scanner.
+ */
+import { geteuid } from 'node:process';
+import { PortwatchError } from './errors.js';
+import { compareListeners, listenerKey, type Listener, type ProcessInfo } from './listener.js';
+import { netnsOf, processExists } from './namespaces.js';
+import { readProcessInfo } from './owners/process-info.js';
+import { SocketOwners } from './owners/socket-owners.js';
+import { createProcNetSource } from './sources/proc-net.js';
+import { createSockDiagSource } from './sources/sock-diag.js';
+import { sockDiagUnavailableReason } from './sources/sock-diag-addon.js';
+import type { RawSocket, Source, SourceName } from './sources/source.js';
+import { createSsSource } from './sources/ss.js';
+
+export type SourceChoice = SourceName | 'auto';
+export const SOURCE_CHOICES: readonly SourceChoice[] = ['auto', 'sockdiag', 'procfs', 'ss'];
+
+export interface ScanOptions {
+  /**
+   * Which way to read sockets: `auto` (default) picks the cheapest that works here.
+   * A `Source` object plugs in a source of your own.
+   */
+  source?: SourceChoice | Source;
+  /** Read the network namespace of this process (e.g. a container's) instead of ours. */
+  netnsPid?: number;
+  /** Attach owning processes (default true). */
+  owners?: boolean;
+}
+
+export interface ScanResult {
+  listeners: Listener[];
+  source: SourceName;
+  /** Wall time of the whole scan, attribution included. */
+  durationMs: number;
+  /**
+   * The part of durationMs spent finding owners of sockets not seen before: paid per new
+   * listener, not per scan, so the watcher's interval policy leaves it out.
+   */
+  attributionMs: number;
+}
+
+function unavailable(name: SourceName, why: string): PortwatchError {
+  return new PortwatchError('ESOURCE_UNAVAILABLE', `source '${name}' is not available here: ${why}`);
+}
+
+function isRoot(): boolean {
+  return typeof geteuid === 'function' && geteuid() === 0;
+}
+
+/** Picks the source. Throws PortwatchError('ESOURCE_UNAVAILABLE') with the reason. */
+export function selectSource(choice: SourceChoice = 'auto', netnsPid?: number): Source {
+  if (process.platform !== 'linux') {
+    throw new PortwatchError('ESOURCE_UNAVAILABLE', `portwatch reads Linux socket tables; ${process.platform} is not supported yet`);
+  }
+  switch (choice) {
+    case 'sockdiag': {
+      const source = createSockDiagSource();
+      if (!source) throw unavailable('sockdiag', sockDiagUnavailableReason() ?? 'the native addon did not load');
+      return source;
+    }
+    case 'procfs':
+      return createProcNetSource();
+    case 'ss': {
+      const source = createSsSource();
+      if (!source) throw unavailable('ss', 'ss (iproute2) is not installed');
+      return source;
+    }
+    case 'auto': {
+      // Another namespace through sock_diag means setns(), which needs root; /proc does not.
+      if (netnsPid === undefined || isRoot()) {
+        const sockdiag = createSockDiagSource();
+        if (sockdiag) return sockdiag;
+      }
+      return createProcNetSource();
+    }
+    default:
+      throw new PortwatchError('EUSAGE', `unknown source '${String(choice)}' (use one of: ${SOURCE_CHOICES.join(', ')})`);
+  }
+}
+
+function dualStackOf(raw: RawSocket): boolean | null {
+  if (raw.dualStack !== undefined) return raw.dualStack;
+  if (raw.family === 4 || raw.address !== '::') return false;
+  return raw.v6only === null ? null : !raw.v6only;
+}
+
+export class Scanner {
+  readonly source: Source;
+  private readonly netnsPid: number | undefined;
+  private readonly withOwners: boolean;
+  /** Read once: a process (ours, or the target) does not change namespace under us. */
+  private readonly netns: string | null;
+  private readonly owners = new SocketOwners();
+  /** Last known process per inode, so a listener that stays keeps what we learned. */
+  private processes = new Map<number, ProcessInfo | null>();
+
+  constructor(options: ScanOptions = {}) {
+    const { netnsPid } = options;
+    if (netnsPid !== undefined && !processExists(netnsPid)) {
+      throw new PortwatchError('ENOPROCESS', `no process with pid ${netnsPid}`);
+    }
+    this.netnsPid = netnsPid;
+    this.netns = netnsOf(netnsPid);
+    this.withOwners = options.owners ?? true;
+    this.source = typeof options.source === 'object' ? options.source : selectSource(options.source, netnsPid);
+  }
+
+  async scan(): Promise<ScanResult> {
+    const started = process.hrtime.bigint();
+    const target = this.netnsPid === undefined ? {} : { netnsPid: this.netnsPid };
+    const raws = await this.source.scan(target);
+    const netns = this.netns;
+    const attributionStarted = process.hrtime.bigint();
+    const processes = this.withOwners ? await this.attribute(raws) : new Map<number, ProcessInfo | null>();
+    const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
+    const seen = new Set<string>();
+    const listeners: Listener[] = [];
+    for (const raw of raws) {
+      const listener: Listener = {
+        protocol: raw.protocol,
+        family: raw.family,
+        address: raw.address,
+        port: raw.port,
+        dualStack: dualStackOf(raw),
+        inode: raw.inode,
+        uid: raw.uid,
+        netns,
+        process: processes.get(raw.inode) ?? null,
+      };
+      const key = listenerKey(listener);
+      if (seen.has(key)) continue; // a non-atomic /proc read can show a row twice
+      seen.add(key);
+      listeners.push(listener);
+    }
+    listeners.sort(compareListeners);
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    return { listeners, source: this.source.name, durationMs, attributionMs };
+  }
+
+  private async attribute(raws: RawSocket[]): Promise<Map<number, ProcessInfo | null>> {
+    const live = new Set<number>();
+    const unknown: number[] = [];
+    for (const raw of raws) {
+      if (raw.inode === 0) continue;
+      live.add(raw.inode);
+      const known = this.processes.get(raw.inode);
+      if (known === undefined || known === null) unknown.push(raw.inode);
+    }
+    const next = new Map<number, ProcessInfo | null>();
+    for (const inode of live) {
+      const known = this.processes.get(inode);
+      if (known) next.set(inode, known);
+    }
+    if (unknown.length > 0) {
+      const pids = await this.owners.resolve(unknown);
+      const infoByPid = new Map<number, ProcessInfo | null>();
+      for (const inode of unknown) {
+        const pid = pids.get(inode);
+        if (pid === undefined) {
+          next.set(inode, null);
+          continue;
+        }
+        if (!infoByPid.has(pid)) infoByPid.set(pid, readProcessInfo(pid));
+        next.set(inode, infoByPid.get(pid) ?? null);
+      }
+    }
+    this.owners.forget(live);
+    this.processes = next;
+    return next;
+  }
+}
+
+/** One look at the listening sockets. */
+export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
+  return new Scanner(options).scan();
+}

@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { COMMAND_MAX_BYTES } from '../../src/listener.js';
+import { formatCmdline, readProcessInfo } from '../../src/owners/process-info.js';
+
+const children: number[] = [];
+afterEach(() => {
+  for (const pid of children.splice(0)) process.kill(pid, 'SIGKILL');
+});
+
+describe('readProcessInfo', () => {
+  it('reads name, command line, ppid and uid of a real process', () => {
+    const info = readProcessInfo(process.pid);
+    expect(info).toMatchObject({ pid: process.pid, ppid: process.ppid, uid: process.getuid?.() });
+    expect(info?.name.length).toBeGreaterThan(0);
+    expect(info?.command).toContain(process.argv0.split('/').at(-1) ?? 'node');
+  });
+
+  it('caps a 100,000-character command line', () => {
+    const child = spawn('sleep', ['30', 'x'.repeat(100_000)], { stdio: 'ignore' });
+    children.push(child.pid as number);
+    const info = readProcessInfo(child.pid as number);
+    expect(info?.name).toBe('sleep');
+    expect(info?.command.startsWith('sleep 30 xxxx')).toBe(true);
+    expect(Buffer.byteLength(info?.command ?? '')).toBeLessThanOrEqual(COMMAND_MAX_BYTES);
+  });
+
+  it('returns null for a process that is gone', () => {
+    expect(readProcessInfo(2 ** 22 + 4321)).toBeNull();
+  });
+
+  it('turns NULs into spaces', () => {
+    expect(formatCmdline('node\0server.js\0--port\0\0')).toBe('node server.js --port');
+  });
+});

@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { listenerKey, type Listener } from '../src/listener.js';
+import { Scanner, scan, selectSource } from '../src/scan.js';
+import type { SourceName } from '../src/sources/source.js';
+import { holdSockets, netnsSupport, stopAll, type SocketSpec } from './helpers/processes.js';
+
+afterEach(stopAll);
+
+const SOURCES: SourceName[] = ['sockdiag', 'procfs', 'ss'];
+
+function availability(name: SourceName): string | null {
+  try {
+    selectSource(name);
+    return null;
+  } catch (e) {
+    // CI builds the addon and sets this: there a missing sockdiag is a failure, not a skip.
+    if (name === 'sockdiag' && process.env.PORTWATCH_REQUIRE_NATIVE === '1') throw e;
+    return (e as Error).message;
+  }
+}
+
+const SPECS: SocketSpec[] = [
+  { proto: 'tcp', host: '127.0.0.1' },
+  { proto: 'tcp', host: '::1' },
+  { proto: 'tcp', host: '::', v6only: false },
+  { proto: 'tcp', host: '::', v6only: true },
+  { proto: 'tcp', host: '::ffff:127.0.0.1' },
+  { proto: 'udp', host: '127.0.0.1' },
+  { proto: 'udp', host: '::1' },
+  { proto: 'tcp', host: '127.0.0.1', connect: true }, // its ESTABLISHED pair must not show
+  { proto: 'udp', host: '127.0.0.1', connect: true }, // connected UDP is no listener
+];
+
+const describeListener = (l: Listener): string => `${l.protocol}${l.family} ${l.address} ${l.port}${l.dualStack === true ? ' dual' : ''}`;
+
+/** What a source must report for the SPECS held on `ports`. */
+function expected(ports: number[]): string[] {
+  const p = (i: number) => ports[i] as number;
+  return [
+    `tcp4 127.0.0.1 ${p(0)}`,
+    `tcp6 ::1 ${p(1)}`,
+    `tcp6 :: ${p(2)}`, // dual-stack; not every source can tell
+    `tcp6 :: ${p(3)}`,
+    `tcp6 ::ffff:127.0.0.1 ${p(4)}`,
+    `udp4 127.0.0.1 ${p(5)}`,
+    `udp6 ::1 ${p(6)}`,
+    `tcp4 127.0.0.1 ${p(7)}`,
+  ].sort();
+}
+
+const plain = (l: Listener) => describeListener(l).replace(' dual', '');
+
+describe.each(SOURCES)('scan with source %s, real sockets on loopback', (source) => {
+  it('finds tcp4, tcp6, dual-stack, udp4 and udp6 listeners with their owner, and nothing else', async (ctx) => {
+    const why = availability(source);
+    if (why) {
+      console.warn(`skipped: ${why}`);
+      ctx.skip();
+    }
+    const holder = await holdSockets(SPECS);
+    const result = await scan({ source });
+    expect(result.source).toBe(source);
+    const mine = result.listeners.filter((l) => l.process?.pid === holder.pid);
+    expect(mine.map(plain).sort()).toEqual(expected(holder.ports));
+    for (const l of mine) {
+      expect(l.process).toMatchObject({ pid: holder.pid, ppid: process.pid, name: 'python3', uid: process.getuid?.() });
+      expect(l.process?.command).toMatch(/python3 .*listen\.py /);
+      expect(l.inode).toBeGreaterThan(0);
+      expect(l.netns).toMatch(/^\d+$/);
+    }
+    // Nobody listens on the ports of the client connection or the connected UDP socket.
+    expect(result.listeners.filter((l) => l.port === holder.ports[8] && l.protocol === 'udp')).toEqual([]);
+    const dual = mine.find((l) => l.port === holder.ports[2]);
+    const v6only = mine.find((l) => l.port === holder.ports[3]);
+    if (source === 'procfs')
+      expect(dual?.dualStack).toBeNull(); // /proc cannot tell
+    else {
+      expect(dual?.dualStack).toBe(true);
+      expect(v6only?.dualStack).toBe(false);
+    }
+    expect(mine.find((l) => l.port === holder.ports[0])?.dualStack).toBe(false);
+  });
+
+  it('reports two SO_REUSEPORT listeners on one port as two listeners', async (ctx) => {
+    const why = availability(source);
+    if (why) {
+      console.warn(`skipped: ${why}`);
+      ctx.skip();
+    }
+    const first = await holdSockets([{ proto: 'tcp', host: '127.0.0.1', reuseport: true }]);
+    const port = first.ports[0] as number;
+    const second = await first.open({ proto: 'tcp', host: '127.0.0.1', port, reuseport: true });
+    expect(second.port).toBe(port);
+    const { listeners } = await scan({ source });
+    const onPort = listeners.filter((l) => l.port === port && l.protocol === 'tcp');
+    expect(onPort).toHaveLength(2);
+    expect(new Set(onPort.map((l) => l.inode)).size).toBe(2);
+    expect(onPort.every((l) => l.process?.pid === first.pid)).toBe(true);
+  });
+});
+
+describe('all sources agree', () => {
+  it('on the host: same listeners, inodes and owners for the sockets this test holds', async () => {
+    const holder = await holdSockets(SPECS);
+    const available = SOURCES.filter((s) => availability(s) === null);
+    const views = await Promise.all(
+      available.map(async (source) => {
+        const { listeners } = await scan({ source });
+        return listeners
+          .filter((l) => l.process?.pid === holder.pid)
+          .map((l) => `${listenerKey(l)} ${l.process?.pid} ${l.uid}`)
+          .sort();
+      }),
+    );
+    for (const v of views) expect(v).toEqual(views[0]);
+    expect(views[0]).toHaveLength(8);
+  });
+
+  it('inside a network namespace made for this test: exactly the same listeners, nothing else', async (ctx) => {
+    const ns = netnsSupport();
+    if (!ns.ok) {
+      console.warn(`skipped: ${ns.reason}`);
+      ctx.skip();
+      return;
+    }
+    const holder = await holdSockets(SPECS, { netns: true });
+    const available = SOURCES.filter((s) => availability(s) === null);
+    const views = await Promise.all(
+      available.map(async (source) => {
+        const result = await new Scanner({ source, netnsPid: holder.pid }).scan();
+        return { source, listeners: result.listeners };
+      }),
+    );
+    for (const { source, listeners } of views) {
+      expect(listeners.map(plain).sort(), source).toEqual(expected(holder.ports));
+      expect(
+        listeners.every((l) => l.process?.pid === holder.pid && l.process.name === 'python3'),
+        source,
+      ).toBe(true);
+    }
+    const normalised = views.map(({ listeners }) => listeners.map((l) => `${listenerKey(l)} ${l.uid}`).sort());
+    for (const v of normalised) expect(v).toEqual(normalised[0]);
+    const hostNetns = (await scan({ source: 'procfs' })).listeners[0]?.netns;
+    expect(views[0]?.listeners[0]?.netns).not.toBe(hostNetns);
+  });
+
+  it('rejects a pid that does not exist', () => {
+    expect(() => new Scanner({ netnsPid: 2 ** 22 + 12345 })).toThrow(/no process with pid/);
+  });
+});
