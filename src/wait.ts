@@ -1,0 +1,86 @@
+/**
+ * waitForPort(): resolves as soon as every named port has a listener on any address
+ * (127.0.0.1, ::1, 0.0.0.0, ::, a specific IP). It reads the socket table instead of
+ * probing with connect(), so a server on ::1 only is found even where `localhost`
+ * resolves to 127.0.0.1, and the server sees no probe connections.
+ */
+import { PortwatchError } from './errors.js';
+import type { Listener, Protocol } from './listener.js';
+import type { ScanOptions } from './scan.js';
+import { PortWatcher } from './watch/watcher.js';
+
+export interface WaitOptions extends ScanOptions {
+  /** Give up after this many ms (default: wait forever). */
+  timeout?: number;
+  /** Only count listeners of this protocol (default: tcp). */
+  protocol?: Protocol | 'any';
+  signal?: AbortSignal;
+  /** Fixed scan interval in ms (default: the watcher's own policy). */
+  interval?: number;
+}
+
+function validatePorts(ports: number[]): void {
+  if (ports.length === 0) throw new PortwatchError('EUSAGE', 'no port to wait for');
+  for (const p of ports) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new PortwatchError('EUSAGE', `invalid port ${String(p)}: use 1-65535`);
+  }
+}
+
+/** Waits until every port listens; resolves with the listeners found on those ports. */
+export function waitForPort(port: number | number[], options: WaitOptions = {}): Promise<Listener[]> {
+  const ports = [...new Set(Array.isArray(port) ? port : [port])];
+  try {
+    validatePorts(ports);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const protocol = options.protocol ?? 'tcp';
+  const wanted = new Set(ports);
+  const matches = (l: Listener): boolean => wanted.has(l.port) && (protocol === 'any' || l.protocol === protocol);
+
+  return new Promise<Listener[]>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(new PortwatchError('EABORTED', 'waiting was aborted'));
+      return;
+    }
+    let watcher: PortWatcher;
+    try {
+      const { timeout: _t, protocol: _p, signal: _s, ...scanOptions } = options;
+      watcher = new PortWatcher({ ...scanOptions, filter: matches, persistent: true });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: () => void): void => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      void watcher.close().then(outcome);
+    };
+    const onAbort = (): void => finish(() => reject(new PortwatchError('EABORTED', 'waiting was aborted')));
+    const check = (): void => {
+      const found = watcher.snapshot();
+      const have = new Set(found.map((l) => l.port));
+      if (ports.every((p) => have.has(p))) finish(() => resolve(found));
+    };
+    if (options.timeout !== undefined) {
+      timer = setTimeout(() => {
+        const have = new Set(watcher.snapshot().map((l) => l.port));
+        const missing = ports.filter((p) => !have.has(p));
+        const what = protocol === 'any' ? '' : `${protocol} `;
+        finish(() =>
+          reject(
+            new PortwatchError(
+              'ETIMEOUT',
+              `timed out after ${options.timeout} ms waiting for ${what}port${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+            ),
+          ),
+        );
+      }, options.timeout);
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    watcher.on('ready', check);
+    watcher.on('change', check);
+    watcher.on('error', () => {}); // keep trying: a source may recover before the deadline
+  });
+}

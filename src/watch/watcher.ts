@@ -1,0 +1,208 @@
+/**
+ * PortWatcher: owns time. It scans on a schedule, diffs by socket identity and tells:
+ * `ready` once with the initial listeners, then `open`/`close` per change (closes first,
+ * so a restart on the same port reads as close then open) and one `change` per scan that
+ * changed anything. A failing scan is reported as `error` and retried with back-off; it
+ * never throws into the host program.
+ */
+import { EventEmitter } from 'node:events';
+import { PortwatchError } from '../errors.js';
+import type { Listener, PortEvent } from '../listener.js';
+import { Scanner, type ScanOptions } from '../scan.js';
+import { diffListeners } from './diff.js';
+import { DEFAULT_POLICY, Schedule } from './schedule.js';
+
+export interface ChangeEvent {
+  time: string;
+  opened: Listener[];
+  closed: Listener[];
+}
+
+export interface WatchOptions extends ScanOptions {
+  /** Fixed scan interval in ms. Without it the watcher keeps its CPU use under `cpuBudget`. */
+  interval?: number;
+  /** Fraction of one core the watcher may spend scanning (default 0.005). */
+  cpuBudget?: number;
+  /** Bounds for the chosen interval (defaults 100 ms and 5 s). */
+  minInterval?: number;
+  maxInterval?: number;
+  /** Only these listeners are listed and announced. */
+  filter?: (listener: Listener) => boolean;
+  /** Stop when this signal aborts. */
+  signal?: AbortSignal;
+  /** Keep the Node.js process alive while watching (default false). */
+  persistent?: boolean;
+}
+
+/** Emitted after every successful scan: what it cost and what it saw (for metrics). */
+export interface ScanEvent {
+  source: string;
+  durationMs: number;
+  listeners: number;
+}
+
+export type PortWatcherEvents = {
+  ready: [listeners: Listener[]];
+  scan: [scan: ScanEvent];
+  open: [event: PortEvent];
+  close: [event: PortEvent];
+  change: [change: ChangeEvent];
+  error: [error: Error];
+};
+
+export class PortWatcher extends EventEmitter<PortWatcherEvents> implements AsyncIterable<PortEvent> {
+  private readonly scanner: Scanner;
+  private readonly schedule: Schedule;
+  private readonly filter: (l: Listener) => boolean;
+  private readonly persistent: boolean;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = (): void => void this.close();
+  private current: Listener[] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private readonly readyPromise: Promise<Listener[]>;
+  private resolveReady!: (l: Listener[]) => void;
+  private rejectReady!: (e: Error) => void;
+  private readonly iterators = new Set<{ push(e: PortEvent | null): void }>();
+
+  constructor(options: WatchOptions = {}) {
+    super();
+    this.scanner = new Scanner(options);
+    this.schedule = new Schedule({
+      ...(options.interval !== undefined ? { fixedMs: options.interval } : {}),
+      cpuBudget: options.cpuBudget ?? DEFAULT_POLICY.cpuBudget,
+      minMs: options.minInterval ?? DEFAULT_POLICY.minMs,
+      maxMs: options.maxInterval ?? DEFAULT_POLICY.maxMs,
+    });
+    this.filter = options.filter ?? (() => true);
+    this.persistent = options.persistent ?? false;
+    this.signal = options.signal;
+    this.readyPromise = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.readyPromise.catch(() => {}); // a close before ready is not an unhandled rejection
+    if (this.signal?.aborted) {
+      this.closed = true;
+      this.rejectReady(new PortwatchError('EABORTED', 'the watcher was aborted before its first scan'));
+      return;
+    }
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.arm(0);
+  }
+
+  /** Name of the source in use ('sockdiag', 'procfs', 'ss'). */
+  get source(): string {
+    return this.scanner.source.name;
+  }
+
+  /** The listeners as of the last scan (empty before `ready`). */
+  snapshot(): Listener[] {
+    return this.current ? [...this.current] : [];
+  }
+
+  /** Resolves with the initial listeners once the first scan succeeded. */
+  whenReady(): Promise<Listener[]> {
+    return this.readyPromise;
+  }
+
+  /** Stops watching. Idempotent; no event is delivered after it resolves. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.rejectReady(new PortwatchError('EABORTED', 'the watcher was closed before its first scan'));
+    for (const it of this.iterators) it.push(null);
+    this.closing = (this.inFlight ?? Promise.resolve()).then(() => {});
+    return this.closing;
+  }
+
+  /** Yields open and close events until the watcher is closed. */
+  [Symbol.asyncIterator](): AsyncIterator<PortEvent> {
+    const queue: PortEvent[] = [];
+    let wake: (() => void) | null = null;
+    let done = this.closed;
+    const sink = {
+      push: (e: PortEvent | null) => {
+        if (e === null) done = true;
+        else queue.push(e);
+        wake?.();
+        wake = null;
+      },
+    };
+    this.iterators.add(sink);
+    const finish = (): IteratorReturnResult<undefined> => {
+      this.iterators.delete(sink);
+      done = true;
+      return { done: true, value: undefined };
+    };
+    return {
+      next: async (): Promise<IteratorResult<PortEvent>> => {
+        for (;;) {
+          const e = queue.shift();
+          if (e) return { done: false, value: e };
+          if (done) return finish();
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+      return: async () => finish(),
+    };
+  }
+
+  private arm(delayMs: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.tick().finally(() => (this.inFlight = null));
+    }, delayMs);
+    if (!this.persistent) this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const result = await this.scanner.scan();
+      if (this.closed) return;
+      this.schedule.succeeded(result.durationMs - result.attributionMs);
+      const listeners = result.listeners.filter(this.filter);
+      this.emit('scan', { source: result.source, durationMs: result.durationMs, listeners: listeners.length });
+      this.apply(listeners);
+    } catch (e) {
+      if (this.closed) return;
+      this.schedule.failed();
+      // 'error' with no listener would throw; a watcher must never take its host down.
+      if (this.listenerCount('error') > 0) this.emit('error', e instanceof Error ? e : new Error(String(e)));
+    }
+    this.arm(this.schedule.nextDelayMs());
+  }
+
+  private apply(next: Listener[]): void {
+    const previous = this.current;
+    this.current = next;
+    if (previous === null) {
+      this.emit('ready', [...next]);
+      this.resolveReady([...next]);
+      return;
+    }
+    const { opened, closed } = diffListeners(previous, next);
+    if (opened.length === 0 && closed.length === 0) return;
+    const time = new Date().toISOString();
+    for (const listener of closed) this.deliver({ type: 'close', time, listener });
+    for (const listener of opened) this.deliver({ type: 'open', time, listener });
+    if (!this.closed) this.emit('change', { time, opened, closed });
+  }
+
+  private deliver(event: PortEvent): void {
+    if (this.closed) return;
+    this.emit(event.type, event);
+    for (const it of this.iterators) it.push(event);
+  }
+}
+
+/** Starts watching the listening sockets. Throws PortwatchError for a bad source or pid. */
+export function watch(options: WatchOptions = {}): PortWatcher {
+  return new PortWatcher(options);
+}

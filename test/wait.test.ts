@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PortwatchError } from '../src/errors.js';
+import { waitForPort } from '../src/wait.js';
+import { holdSockets, stopAll } from './helpers/processes.js';
+import { createServer, type Server } from 'node:net';
+
+afterEach(stopAll);
+
+/** A port that nothing listens on right now (bound and released by the kernel's choice). */
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  const s: Server = createServer();
+  await new Promise<void>((r) => s.listen(0, host, r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('waitForPort', () => {
+  it.each(['127.0.0.1', '::1', '0.0.0.0', '::'])('finds a listener on %s', async (host) => {
+    const holder = await holdSockets([]);
+    const port = await freePort(host.includes(':') ? '::1' : '127.0.0.1');
+    const waiting = waitForPort(port, { timeout: 10_000, interval: 20 });
+    await holder.open({ proto: 'tcp', host, port });
+    const found = await waiting;
+    expect(found.map((l) => [l.address, l.port, l.process?.pid])).toEqual([[host, port, holder.pid]]);
+  });
+
+  it('waits for every port of a list, and can wait for UDP', async () => {
+    const holder = await holdSockets([]);
+    const [a, b] = [await freePort(), await freePort()];
+    const waiting = waitForPort([a, b], { protocol: 'udp', timeout: 10_000, interval: 20 });
+    await holder.open({ proto: 'udp', host: '127.0.0.1', port: a });
+    await holder.open({ proto: 'tcp', host: '127.0.0.1', port: b }); // wrong protocol: not enough
+    await holder.open({ proto: 'udp', host: '::1', port: b });
+    const found = await waiting;
+    expect(found.map((l) => `${l.protocol} ${l.port}`).sort()).toEqual([`udp ${a}`, `udp ${b}`].sort());
+  });
+
+  it('resolves at once for a port that already listens', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const found = await waitForPort(holder.ports[0] as number, { timeout: 5_000 });
+    expect(found).toHaveLength(1);
+  });
+
+  it('times out naming the missing ports', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const missing = await freePort();
+    const err = await waitForPort([holder.ports[0] as number, missing], { timeout: 300, interval: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PortwatchError);
+    expect((err as PortwatchError).code).toBe('ETIMEOUT');
+    expect((err as Error).message).toBe(`timed out after 300 ms waiting for tcp port ${missing}`);
+  });
+
+  it('stops on an AbortSignal', async () => {
+    const controller = new AbortController();
+    const waiting = waitForPort(await freePort(), { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'EABORTED' });
+  });
+
+  it('rejects bad ports', async () => {
+    await expect(waitForPort(0)).rejects.toMatchObject({ code: 'EUSAGE' });
+    await expect(waitForPort([])).rejects.toMatchObject({ code: 'EUSAGE' });
+  });
+});
