@@ -1,0 +1,66 @@
+/**
+ * Options shared by list, watch and wait: where to look (--netns-pid, --source), what to
+ * show (--tcp, --udp, --port, --pid, --process), and how to log (--log-level).
+ */
+import type { Command } from 'commander';
+import type { Listener } from '../listener.js';
+import { PortwatchError } from '../errors.js';
+import { processExists } from '../namespaces.js';
+import { SOURCE_CHOICES, type ScanOptions, type SourceChoice } from '../scan.js';
+import { parsePid, parsePortSpec, parseRegex, portInRanges } from './parse-args.js';
+
+export interface RawTargetOptions {
+  netnsPid?: string;
+  source: string;
+  logLevel: string;
+}
+
+export interface RawFilterOptions {
+  tcp?: boolean;
+  udp?: boolean;
+  port?: string;
+  pid?: string;
+  process?: string;
+}
+
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--netns-pid <pid>', 'read the network namespace of process PID (e.g. a container) from /proc/PID/net')
+    .option('--source <name>', `how to read sockets: ${SOURCE_CHOICES.join(', ')}`, 'auto')
+    .option('--log-level <level>', 'diagnostics on stderr: fatal, error, warn, info, debug, trace, silent', 'warn');
+}
+
+export function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--tcp', 'only TCP listeners')
+    .option('--udp', 'only UDP listeners')
+    .option('--port <spec>', 'only these ports, e.g. 80,443,3000-3010')
+    .option('--pid <pid>', 'only listeners owned by this process')
+    .option('--process <regex>', 'only listeners whose process name or command matches');
+}
+
+export function toScanOptions(raw: RawTargetOptions): ScanOptions {
+  if (!(SOURCE_CHOICES as readonly string[]).includes(raw.source)) {
+    throw new PortwatchError('EUSAGE', `unknown source '${raw.source}': use one of ${SOURCE_CHOICES.join(', ')}`);
+  }
+  const options: ScanOptions = { source: raw.source as SourceChoice };
+  if (raw.netnsPid !== undefined) {
+    const pid = parsePid(raw.netnsPid);
+    if (!processExists(pid)) throw new PortwatchError('EUSAGE', `--netns-pid ${pid}: no such process`);
+    options.netnsPid = pid;
+  }
+  return options;
+}
+
+export function toFilter(raw: RawFilterOptions): (l: Listener) => boolean {
+  const protocols = raw.tcp && !raw.udp ? ['tcp'] : raw.udp && !raw.tcp ? ['udp'] : ['tcp', 'udp'];
+  const ranges = raw.port === undefined ? null : parsePortSpec(raw.port);
+  const pid = raw.pid === undefined ? null : parsePid(raw.pid);
+  if (pid !== null && !processExists(pid)) throw new PortwatchError('EUSAGE', `--pid ${pid}: no such process`);
+  const re = raw.process === undefined ? null : parseRegex(raw.process);
+  return (l) =>
+    protocols.includes(l.protocol) &&
+    (ranges === null || portInRanges(l.port, ranges)) &&
+    (pid === null || l.process?.pid === pid) &&
+    (re === null || (l.process !== null && (re.test(l.process.name) || re.test(l.process.command))));
+}

@@ -1,0 +1,66 @@
+/** How listeners and events look on a terminal or in a pipe. */
+import { formatHostPort } from '../parse/address.js';
+import type { Listener, PortEvent } from '../listener.js';
+
+export interface Style {
+  color: boolean;
+  /** Terminal width to cut lines at; undefined means never cut (pipes). */
+  width: number | undefined;
+}
+
+/** Colours only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
+export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): Style {
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  return { color: Boolean(stream.isTTY) && !noColor, width: stream.isTTY ? stream.columns : undefined };
+}
+
+const CODES = { green: 32, red: 31, dim: 2, bold: 1 } as const;
+function paint(style: Style, code: keyof typeof CODES, text: string): string {
+  return style.color ? `\u001b[${CODES[code]}m${text}\u001b[0m` : text;
+}
+
+export function endpoint(l: Listener): string {
+  return formatHostPort(l.address, l.port, l.family);
+}
+
+function cut(line: string, width: number | undefined): string {
+  if (width === undefined || line.length <= width) return line;
+  return width > 1 ? `${line.slice(0, width - 1)}…` : line.slice(0, width);
+}
+
+/** Fixed-width table: PROTO ADDRESS:PORT PID PROCESS COMMAND, each line cut to the width. */
+export function formatTable(listeners: readonly Listener[], style: Style): string {
+  const rows = listeners.map((l) => [
+    l.family === 6 ? `${l.protocol}6` : l.protocol,
+    endpoint(l),
+    l.process ? String(l.process.pid) : '-',
+    l.process?.name ?? '-',
+    l.process?.command ?? '',
+  ]);
+  const header = ['PROTO', 'ADDRESS:PORT', 'PID', 'PROCESS', 'COMMAND'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const out = [paint(style, 'bold', cut(line(header), style.width))];
+  for (const r of rows) out.push(cut(line(r), style.width));
+  return out.join('\n');
+}
+
+function clock(iso: string): string {
+  const d = new Date(iso);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** `12:00:01.234 + tcp  127.0.0.1:3000  4242 node` */
+export function formatEvent(e: PortEvent, style: Style): string {
+  const l = e.listener;
+  const sign = e.type === 'open' ? paint(style, 'green', '+') : paint(style, 'red', '-');
+  const proto = (l.family === 6 ? `${l.protocol}6` : l.protocol).padEnd(4);
+  const owner = l.process ? `${l.process.pid} ${l.process.name}` : '-';
+  const text = `${clock(e.time)} ${sign} ${proto} ${endpoint(l).padEnd(21)} ${owner}`;
+  return style.color ? text : cut(text, style.width);
+}

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import type { PortEvent } from '../listener.js';
+import { PortwatchError } from '../errors.js';
+import { watch } from '../watch/watcher.js';
+import {
+  addFilterOptions,
+  addTargetOptions,
+  toFilter,
+  toScanOptions,
+  type RawFilterOptions,
+  type RawTargetOptions,
+} from './common-options.js';
+import { formatEvent, formatTable, styleFor } from './format.js';
+import { createLogger } from './logger.js';
+import { parseDuration } from './parse-args.js';
+
+interface WatchCliOptions extends RawTargetOptions, RawFilterOptions {
+  json?: boolean;
+  interval?: string;
+}
+
+export function registerWatch(program: Command): void {
+  const cmd = program
+    .command('watch', { isDefault: true })
+    .description('print the listening ports, then one line per port opened or closed, until Ctrl-C');
+  addFilterOptions(addTargetOptions(cmd))
+    .option('--json', 'print NDJSON: one PortEvent per line')
+    .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.5% of one core')
+    .action(async (opts: WatchCliOptions) => {
+      const log = createLogger(opts.logLevel);
+      const options = toScanOptions(opts);
+      const filter = toFilter(opts);
+      const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
+      if (interval !== undefined && interval < 10)
+        throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
+      const style = styleFor(process.stdout);
+      const watcher = watch({ ...options, filter, persistent: true, ...(interval !== undefined ? { interval } : {}) });
+
+      const write = (text: string): void => void process.stdout.write(`${text}\n`);
+      const print = (e: PortEvent): void => write(opts.json ? JSON.stringify(e) : formatEvent(e, style));
+      watcher.on('ready', (listeners) => {
+        if (!opts.json) write(formatTable(listeners, style));
+        process.stderr.write(`portwatch: watching ${listeners.length} listener(s) via ${watcher.source}; Ctrl-C to stop\n`);
+      });
+      watcher.on('close', print);
+      watcher.on('open', print);
+      watcher.on('error', (err) => log.warn({ code: (err as PortwatchError).code }, `scan failed, retrying: ${err.message}`));
+
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void watcher.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        // A reader that went away (`portwatch watch | head`) is a normal way to stop.
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') stop();
+        });
+      });
+    });
+}
