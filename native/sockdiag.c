@@ -8,6 +8,13 @@
  *   With netnsPath, the socket is created inside that network namespace; the calling
  *   thread is always switched back before this function returns or throws.
  *
+ * openSocket(netnsPath?: string): number
+ * dumpOn(fd: number, request: Buffer): Buffer
+ * closeSocket(fd: number): void
+ *   The same round trip on a socket kept open across scans: a watcher scanning every
+ *   100 ms then pays for sendto and recvfrom only, not for socket/setsockopt/close four
+ *   times a scan. Replies to another request are told apart by sequence number and dropped.
+ *
  * Errors are thrown like Node's own system errors: code (errno name), errno (negative),
  * syscall, and path when a path was involved.
  */
@@ -17,6 +24,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -165,8 +173,10 @@ static int reserve(reply_t *r, size_t room, failure_t *f) {
   return 0;
 }
 
-/* Receives datagrams straight into the reply buffer until the dump ends. */
-static int receive_dump(int fd, reply_t *r, failure_t *f) {
+/* Receives datagrams straight into the reply buffer until the dump ends. Datagrams that
+ * answer another request (another sequence number) are stale and dropped: defence for
+ * callers that reuse a socket after a failed dump (the TypeScript source closes it instead). */
+static int receive_dump(int fd, uint32_t seq, reply_t *r, failure_t *f) {
   for (int datagrams = 0; datagrams < MAX_DATAGRAMS && r->len <= MAX_REPLY_BYTES; datagrams++) {
     if (reserve(r, RECV_ROOM, f) < 0) return -1;
     struct sockaddr_nl from;
@@ -180,6 +190,7 @@ static int receive_dump(int fd, reply_t *r, failure_t *f) {
     if ((size_t)n > RECV_ROOM) return fail(f, EMSGSIZE, "recvfrom", NULL);
     /* Any local process may unicast to our port id; only the kernel (port 0) answers. */
     if (from.nl_pid != 0) continue;
+    if ((size_t)n >= sizeof(struct nlmsghdr) && ((const struct nlmsghdr *)(r->data + r->len))->nlmsg_seq != seq) continue;
     int nl_err = 0;
     int finished = dump_finished(r->data + r->len, (size_t)n, &nl_err);
     r->len += (size_t)n;
@@ -189,10 +200,11 @@ static int receive_dump(int fd, reply_t *r, failure_t *f) {
   return fail(f, EMSGSIZE, "recvfrom", NULL);
 }
 
-static int run_dump(const void *req, size_t req_len, const char *netns_path, reply_t *r, failure_t *f) {
-  int fd = netns_path ? make_diag_socket_in(netns_path, f) : make_diag_socket(f);
-  if (fd < 0) return -1;
+/* One request and its whole reply on an open socket. */
+static int dump_on(int fd, const void *req, size_t req_len, reply_t *r, failure_t *f) {
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  uint32_t seq = 0;
+  if (req_len >= sizeof(struct nlmsghdr)) seq = ((const struct nlmsghdr *)req)->nlmsg_seq;
   int rc = 0;
   ssize_t sent;
   do {
@@ -201,8 +213,15 @@ static int run_dump(const void *req, size_t req_len, const char *netns_path, rep
   if (sent < 0) {
     rc = fail(f, errno, "sendto", NULL);
   } else {
-    rc = receive_dump(fd, r, f);
+    rc = receive_dump(fd, seq, r, f);
   }
+  return rc;
+}
+
+static int run_dump(const void *req, size_t req_len, const char *netns_path, reply_t *r, failure_t *f) {
+  int fd = netns_path ? make_diag_socket_in(netns_path, f) : make_diag_socket(f);
+  if (fd < 0) return -1;
+  int rc = dump_on(fd, req, req_len, r, f);
   close(fd);
   return rc;
 }
@@ -274,10 +293,87 @@ static napi_value dump(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+/* Reads a socket descriptor argument; throws and returns -1 when it is not one. */
+static int read_fd_arg(napi_env env, napi_value arg, int *fd) {
+  napi_valuetype type;
+  napi_typeof(env, arg, &type);
+  if (type != napi_number || napi_get_value_int32(env, arg, fd) != napi_ok || *fd < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fd must be a socket descriptor from openSocket()");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value open_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  char netns_path[PATH_MAX];
+  int has_netns = read_netns_arg(env, args[0], netns_path, sizeof netns_path);
+  if (has_netns < 0) return NULL;
+  failure_t failure = {0};
+  int fd = has_netns ? make_diag_socket_in(netns_path, &failure) : make_diag_socket(&failure);
+  if (fd < 0) {
+    throw_failure(env, &failure);
+    return NULL;
+  }
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+static napi_value dump_on_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int fd;
+  if (read_fd_arg(env, args[0], &fd) < 0) return NULL;
+  bool is_buffer = false;
+  napi_is_buffer(env, args[1], &is_buffer);
+  if (!is_buffer) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "request must be a Buffer");
+    return NULL;
+  }
+  void *req;
+  size_t req_len;
+  napi_get_buffer_info(env, args[1], &req, &req_len);
+  reply_t reply = {0};
+  failure_t failure = {0};
+  napi_value result = NULL;
+  if (dump_on(fd, req, req_len, &reply, &failure) < 0) {
+    throw_failure(env, &failure);
+  } else {
+    napi_create_buffer_copy(env, reply.len, reply.data, NULL, &result);
+  }
+  free(reply.data);
+  return result;
+}
+
+static napi_value close_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int fd;
+  if (read_fd_arg(env, args[0], &fd) < 0) return NULL;
+  if (close(fd) < 0 && errno != EINTR) {
+    failure_t failure = {0};
+    fail(&failure, errno, "close", NULL);
+    throw_failure(env, &failure);
+  }
+  return NULL;
+}
+
+static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
-  napi_create_function(env, "dump", NAPI_AUTO_LENGTH, dump, NULL, &fn);
-  napi_set_named_property(env, exports, "dump", fn);
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  export_function(env, exports, "dump", dump);
+  export_function(env, exports, "openSocket", open_socket);
+  export_function(env, exports, "dumpOn", dump_on_socket);
+  export_function(env, exports, "closeSocket", close_socket);
   return exports;
 }
 

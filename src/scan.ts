@@ -89,6 +89,8 @@ function dualStackOf(raw: RawSocket): boolean | null {
 
 export class Scanner {
   readonly source: Source;
+  /** Sources passed in by the caller stay the caller's to close. */
+  private readonly ownsSource: boolean;
   private readonly netnsPid: number | undefined;
   private readonly withOwners: boolean;
   /** Read once: a process (ours, or the target) does not change namespace under us. */
@@ -105,6 +107,7 @@ export class Scanner {
     this.netnsPid = netnsPid;
     this.netns = netnsOf(netnsPid);
     this.withOwners = options.owners ?? true;
+    this.ownsSource = typeof options.source !== 'object';
     this.source = typeof options.source === 'object' ? options.source : selectSource(options.source, netnsPid);
   }
 
@@ -138,6 +141,11 @@ export class Scanner {
     listeners.sort(compareListeners);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { listeners, source: this.source.name, durationMs, attributionMs };
+  }
+
+  /** Releases what a source this scanner created keeps open between scans (a sock_diag socket is reopened if it scans again). */
+  close(): void {
+    if (this.ownsSource) this.source.close?.();
   }
 
   private async attribute(raws: RawSocket[]): Promise<Map<number, ProcessInfo | null>> {
@@ -175,5 +183,10 @@ export class Scanner {
 
 /** One look at the listening sockets. */
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
-  return new Scanner(options).scan();
+  const scanner = new Scanner(options);
+  try {
+    return await scanner.scan();
+  } finally {
+    scanner.close();
+  }
 }

@@ -7,8 +7,13 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export interface SockDiagAddon {
-  /** Sends one netlink request; returns every reply datagram up to NLMSG_DONE, concatenated. */
+  /** Sends one netlink request on a fresh socket; returns every reply datagram up to NLMSG_DONE, concatenated. */
   dump(request: Buffer, netnsPath?: string): Buffer;
+  /** Opens a sock_diag socket (inside the namespace at netnsPath when given) to reuse across dumps. */
+  openSocket(netnsPath?: string): number;
+  /** dump() on a socket from openSocket(); replies to other sequence numbers are dropped. */
+  dumpOn(fd: number, request: Buffer): Buffer;
+  closeSocket(fd: number): void;
 }
 
 // Both src/sources/ and dist/sources/ sit two levels below the package root.
@@ -34,7 +39,9 @@ function load(): LoadResult {
   }
   try {
     const mod = createRequire(import.meta.url)(ADDON_PATH) as Partial<SockDiagAddon>;
-    if (typeof mod.dump !== 'function') return { addon: null, reason: `${ADDON_PATH} has no dump()` };
+    if (typeof mod.dump !== 'function' || typeof mod.dumpOn !== 'function') {
+      return { addon: null, reason: `${ADDON_PATH} is out of date (no dump()/dumpOn()); run npm run build:native` };
+    }
     return { addon: mod as SockDiagAddon, reason: null };
   } catch (e) {
     return { addon: null, reason: `${ADDON_PATH} failed to load: ${e instanceof Error ? e.message : String(e)}` };

@@ -1,11 +1,16 @@
 /**
  * The sock_diag source: asks the kernel over netlink for listening sockets only, so its cost
  * does not grow with the number of established connections. Needs the native addon.
+ *
+ * The netlink socket is opened on the first scan and kept until close(): a watcher scanning
+ * every 100 ms then pays only for the four request/reply round trips. Any failure closes it,
+ * and the next scan opens a fresh one.
  */
+import { endianness } from 'node:os';
 import { PortwatchError } from '../errors.js';
 import type { Family, Protocol } from '../listener.js';
 import { buildInetDiagRequest, parseInetDiagDump, TCP_LISTEN_STATES, UDP_UNCONNECTED_STATES } from '../parse/sock-diag.js';
-import { loadSockDiagAddon, type SockDiagAddon } from './sock-diag-addon.js';
+import { loadSockDiagAddon } from './sock-diag-addon.js';
 import type { RawSocket, ScanTarget, Source } from './source.js';
 
 interface Dump {
@@ -14,57 +19,94 @@ interface Dump {
   request: Buffer;
 }
 
+/** Offset of nlmsg_seq in struct nlmsghdr. */
+const SEQ_OFFSET = 8;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 function dumpOf(protocol: Protocol, family: Family): Dump {
   const states = protocol === 'tcp' ? TCP_LISTEN_STATES : UDP_UNCONNECTED_STATES;
-  // Every dump gets a fresh netlink socket, so one fixed sequence number serves them all.
   return { protocol, family, request: buildInetDiagRequest({ family, protocol, states, seq: 1 }) };
-}
-
-// Built once: a scan reuses these request buffers.
-const DUMPS: readonly Dump[] = [dumpOf('tcp', 4), dumpOf('tcp', 6), dumpOf('udp', 4), dumpOf('udp', 6)];
-
-/** A sock_diag source, or null when the native addon is unavailable (see sockDiagUnavailableReason). */
-export function createSockDiagSource(): Source | null {
-  const addon = loadSockDiagAddon();
-  if (!addon) return null;
-  return {
-    name: 'sockdiag',
-    scan: async (target: ScanTarget) => scan(addon, target),
-  };
-}
-
-function scan(addon: SockDiagAddon, target: ScanTarget): RawSocket[] {
-  const pid = target.netnsPid;
-  if (pid !== undefined && !(Number.isSafeInteger(pid) && pid > 0)) {
-    throw new PortwatchError('EUSAGE', `netnsPid must be a positive integer, got ${String(pid)}`);
-  }
-  const netnsPath = pid === undefined ? undefined : `/proc/${pid}/ns/net`;
-  const sockets: RawSocket[] = [];
-  for (const dump of DUMPS) {
-    let reply: Buffer;
-    try {
-      reply = addon.dump(dump.request, netnsPath);
-    } catch (e) {
-      throw scanError(e, dump, pid);
-    }
-    const parsed = parseInetDiagDump(reply, dump.protocol);
-    if (parsed.error !== null || !parsed.done) {
-      const why = parsed.error !== null ? `kernel error ${parsed.error}` : 'reply ended before NLMSG_DONE';
-      throw new PortwatchError('ESCAN', `sock_diag dump of ${describe(dump)} failed: ${why}; use --source procfs`);
-    }
-    for (const socket of parsed.sockets) sockets.push(socket);
-  }
-  return sockets;
 }
 
 function describe(dump: Dump): string {
   return `${dump.protocol}/IPv${dump.family}`;
 }
 
+function validPid(pid: number | undefined): void {
+  if (pid !== undefined && !(Number.isSafeInteger(pid) && pid > 0)) {
+    throw new PortwatchError('EUSAGE', `netnsPid must be a positive integer, got ${String(pid)}`);
+  }
+}
+
+/** A sock_diag source, or null when the native addon is unavailable (see sockDiagUnavailableReason). */
+export function createSockDiagSource(): Source | null {
+  const addon = loadSockDiagAddon();
+  if (!addon) return null;
+  // Request buffers are built once per source and reused; only the sequence number changes.
+  const dumps: readonly Dump[] = [dumpOf('tcp', 4), dumpOf('tcp', 6), dumpOf('udp', 4), dumpOf('udp', 6)];
+  let open: { fd: number; netnsPid: number | undefined } | null = null;
+  let seq = 0;
+
+  const closeSocket = (): void => {
+    if (open === null) return;
+    const { fd } = open;
+    open = null;
+    try {
+      addon.closeSocket(fd);
+    } catch {
+      // nothing left to release
+    }
+  };
+
+  const socketFor = (pid: number | undefined): number => {
+    if (open !== null && open.netnsPid === pid) return open.fd;
+    closeSocket();
+    try {
+      const fd = pid === undefined ? addon.openSocket() : addon.openSocket(`/proc/${pid}/ns/net`);
+      open = { fd, netnsPid: pid };
+      return fd;
+    } catch (e) {
+      throw scanError(e, null, pid);
+    }
+  };
+
+  return {
+    name: 'sockdiag',
+    async scan(target: ScanTarget): Promise<RawSocket[]> {
+      const pid = target.netnsPid;
+      validPid(pid);
+      const fd = socketFor(pid);
+      const sockets: RawSocket[] = [];
+      for (const dump of dumps) {
+        seq = (seq + 1) >>> 0;
+        if (LITTLE_ENDIAN) dump.request.writeUInt32LE(seq, SEQ_OFFSET);
+        else dump.request.writeUInt32BE(seq, SEQ_OFFSET);
+        let reply: Buffer;
+        try {
+          reply = addon.dumpOn(fd, dump.request);
+        } catch (e) {
+          closeSocket();
+          throw scanError(e, dump, pid);
+        }
+        const parsed = parseInetDiagDump(reply, dump.protocol);
+        if (parsed.error !== null || !parsed.done) {
+          closeSocket();
+          const why = parsed.error !== null ? `kernel error ${parsed.error}` : 'reply ended before NLMSG_DONE';
+          throw new PortwatchError('ESCAN', `sock_diag dump of ${describe(dump)} failed: ${why}; use --source procfs`);
+        }
+        for (const socket of parsed.sockets) sockets.push(socket);
+      }
+      return sockets;
+    },
+    close: closeSocket,
+  };
+}
+
 /** Turns the addon's system error into one that says what to do. */
-function scanError(e: unknown, dump: Dump, pid: number | undefined): PortwatchError {
+function scanError(e: unknown, dump: Dump | null, pid: number | undefined): PortwatchError {
   const { code, syscall } = (e ?? {}) as { code?: unknown; syscall?: unknown };
   const detail = e instanceof Error ? e.message : String(e);
+  const what = dump === null ? 'opening a sock_diag socket' : `sock_diag dump of ${describe(dump)}`;
   if (pid !== undefined && syscall === 'open' && (code === 'ENOENT' || code === 'ESRCH')) {
     return new PortwatchError('ENOPROCESS', `no process with pid ${pid}`, { cause: e });
   }
@@ -76,13 +118,12 @@ function scanError(e: unknown, dump: Dump, pid: number | undefined): PortwatchEr
       { cause: e },
     );
   }
-  if (syscall === 'sock_diag') {
+  if (syscall === 'sock_diag' && dump !== null) {
     return new PortwatchError(
       'ESCAN',
-      `the kernel refused the sock_diag dump of ${describe(dump)} (${String(code)}: ${detail}); ` +
-        'it may lack inet_diag/udp_diag support; use --source procfs',
+      `the kernel refused the ${what} (${String(code)}: ${detail}); ` + 'it may lack inet_diag/udp_diag support; use --source procfs',
       { cause: e },
     );
   }
-  return new PortwatchError('ESCAN', `sock_diag dump of ${describe(dump)} failed: ${detail}`, { cause: e });
+  return new PortwatchError('ESCAN', `${what} failed: ${detail}`, { cause: e });
 }

@@ -28,4 +28,6 @@ export interface ScanTarget {
 export interface Source {
   readonly name: SourceName;
   scan(target: ScanTarget): Promise<RawSocket[]>;
+  /** Releases what the source keeps open between scans (e.g. a netlink socket). */
+  close?(): void;
 }
