@@ -6,11 +6,18 @@
  * never throws into the host program.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { PortwatchError } from '../errors.js';
 import type { Listener, PortEvent } from '../listener.js';
 import { Scanner, type ScanOptions } from '../scan.js';
 import { diffListeners } from './diff.js';
 import { DEFAULT_POLICY, Schedule } from './schedule.js';
+
+/** CPU time this process has used, in ms (user + system). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
 
 export interface ChangeEvent {
   time: string;
@@ -21,7 +28,7 @@ export interface ChangeEvent {
 export interface WatchOptions extends ScanOptions {
   /** Fixed scan interval in ms. Without it the watcher keeps its CPU use under `cpuBudget`. */
   interval?: number;
-  /** Fraction of one core the watcher may spend scanning (default 0.005). */
+  /** Fraction of one core the watcher may spend (default 0.004). */
   cpuBudget?: number;
   /** Bounds for the chosen interval (defaults 100 ms and 5 s). */
   minInterval?: number;
@@ -61,6 +68,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private closed = false;
+  /** Process CPU time (ms) when the last scan ended: what follows until the next scan is tick overhead. */
+  private lastScanEndCpu: number | null = null;
   private closing: Promise<void> | null = null;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
@@ -117,7 +126,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.timer = null;
     this.rejectReady(new PortwatchError('EABORTED', 'the watcher was closed before its first scan'));
     for (const it of this.iterators) it.push(null);
-    this.closing = (this.inFlight ?? Promise.resolve()).then(() => {});
+    this.closing = (this.inFlight ?? Promise.resolve()).then(() => this.scanner.close());
     return this.closing;
   }
 
@@ -163,10 +172,17 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   }
 
   private async tick(): Promise<void> {
+    const cpuStart = cpuMs();
+    if (this.lastScanEndCpu !== null) this.schedule.between(cpuStart - this.lastScanEndCpu);
+    const wallStart = performance.now();
     try {
       const result = await this.scanner.scan();
       if (this.closed) return;
-      this.schedule.succeeded(result.durationMs - result.attributionMs);
+      // CPU for in-process sources; wall time covers a spawned ss, whose CPU is not ours to read.
+      const cpuEnd = cpuMs();
+      const spent = Math.max(cpuEnd - cpuStart, performance.now() - wallStart);
+      this.schedule.succeeded(Math.max(0, spent - result.attributionMs));
+      this.lastScanEndCpu = cpuEnd;
       const listeners = result.listeners.filter(this.filter);
       this.emit('scan', { source: result.source, durationMs: result.durationMs, listeners: listeners.length });
       this.apply(listeners);

@@ -36,3 +36,32 @@ describe('Schedule', () => {
     expect(s.nextDelayMs()).toBe(250);
   });
 });
+
+describe('Schedule tick overhead', () => {
+  const policy = { cpuBudget: 0.005, minMs: 100, maxMs: 5000 };
+
+  it('adds the mean CPU spent between scans to the cost of a tick', () => {
+    const s = new Schedule(policy);
+    s.succeeded(0.4);
+    s.between(0.2);
+    s.between(0.4);
+    expect(s.tickCostMs()).toBeCloseTo(0.7);
+    expect(s.nextDelayMs()).toBe(140);
+  });
+
+  it('caps each gap at 3 ms so a busy host program cannot stall detection', () => {
+    const s = new Schedule(policy);
+    s.succeeded(0.05);
+    for (let i = 0; i < 20; i++) s.between(50);
+    expect(s.tickCostMs()).toBeCloseTo(3.05);
+    expect(s.nextDelayMs()).toBe(610);
+  });
+
+  it('forgets old gaps: the window is the last sixteen', () => {
+    const s = new Schedule(policy);
+    s.succeeded(0);
+    s.between(3);
+    for (let i = 0; i < 16; i++) s.between(0.5);
+    expect(s.tickCostMs()).toBeCloseTo(0.5);
+  });
+});

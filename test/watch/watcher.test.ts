@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
 import { createProcNetSource } from '../../src/sources/proc-net.js';
@@ -144,5 +145,24 @@ describe('PortWatcher', () => {
     await waitFor(() => attempts >= 3, 'three failed scans'); // an unhandled 'error' would have crashed this test
     await w.close();
     await expect(w.whenReady()).rejects.toThrow(/closed before its first scan/);
+  });
+});
+
+describe('PortWatcher resources', () => {
+  it('releases the source it opened when closed, and leaves a caller-supplied source alone', async () => {
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const w = watch({ interval: 20 });
+    await w.whenReady();
+    await w.close();
+    expect(fds()).toBe(before);
+
+    let closed = 0;
+    const real = createProcNetSource();
+    const mine: Source = { name: 'procfs', scan: (t) => real.scan(t), close: () => void closed++ };
+    const w2 = watch({ interval: 20, source: mine });
+    await w2.whenReady();
+    await w2.close();
+    expect(closed).toBe(0);
   });
 });
