@@ -1,0 +1,15 @@
+export { scan, Scanner, selectSource, SOURCE_CHOICES } from './scan.js';
+export type { ScanOptions, ScanResult, SourceChoice } from './scan.js';
+export { watch, PortWatcher } from './watch/watcher.js';
+export type { WatchOptions, PortWatcherEvents, ChangeEvent, ScanEvent } from './watch/watcher.js';
+export { diffListeners } from './watch/diff.js';
+export type { ListenerDiff } from './watch/diff.js';
+export { waitForPort } from './wait.js';
+export type { WaitOptions } from './wait.js';
+export { listenerKey, compareListeners, COMMAND_MAX_BYTES } from './listener.js';
+export type { Listener, PortEvent, PortEventType, ProcessInfo, Protocol, Family } from './listener.js';
+export { PortwatchError, isPortwatchError } from './errors.js';
+export type { PortwatchErrorCode } from './errors.js';
+export { isInContainer, detectContainer, netnsOf } from './namespaces.js';
+export type { ContainerInfo } from './namespaces.js';
+export type { Source, SourceName, RawSocket, ScanTarget } from './sources/source.js';
