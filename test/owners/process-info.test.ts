@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COMMAND_MAX_BYTES } from '../../src/listener.js';
 import { formatCmdline, readProcessInfo } from '../../src/owners/process-info.js';
+import { waitFor } from '../helpers/processes.js';
 
 const children: number[] = [];
 afterEach(() => {
@@ -16,9 +18,11 @@ describe('readProcessInfo', () => {
     expect(info?.command).toContain(process.argv0.split('/').at(-1) ?? 'node');
   });
 
-  it('caps a 100,000-character command line', () => {
+  it('caps a 100,000-character command line', async () => {
     const child = spawn('sleep', ['30', 'x'.repeat(100_000)], { stdio: 'ignore' });
     children.push(child.pid as number);
+    // Until execve has set up the new command line, /proc shows an empty one.
+    await waitFor(() => readFileSync(`/proc/${child.pid}/cmdline`).length > 0, 'the child to finish exec');
     const info = readProcessInfo(child.pid as number);
     expect(info?.name).toBe('sleep');
     expect(info?.command.startsWith('sleep 30 xxxx')).toBe(true);
