@@ -114,6 +114,10 @@ export class Scanner {
   async scan(): Promise<ScanResult> {
     const started = process.hrtime.bigint();
     const target = this.netnsPid === undefined ? {} : { netnsPid: this.netnsPid };
+    // A kept netlink socket would go on reading a dead process's namespace: check first.
+    if (this.netnsPid !== undefined && !processExists(this.netnsPid)) {
+      throw new PortwatchError('ENOPROCESS', `process ${this.netnsPid} has exited; its network namespace is no longer watched`);
+    }
     const raws = await this.source.scan(target);
     const netns = this.netns;
     const attributionStarted = process.hrtime.bigint();

@@ -148,3 +148,20 @@ describe('all sources agree', () => {
     expect(() => new Scanner({ netnsPid: 2 ** 22 + 12345 })).toThrow(/no process with pid/);
   });
 });
+
+describe('a namespace whose process exits', () => {
+  it('fails the next scan with ENOPROCESS, whatever the source', async () => {
+    const available = SOURCES.filter((s) => availability(s) === null);
+    for (const source of available) {
+      const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+      const scanner = new Scanner({ source, netnsPid: holder.pid });
+      expect(
+        (await scanner.scan()).listeners.some((l) => l.port === holder.ports[0]),
+        source,
+      ).toBe(true);
+      await holder.stop();
+      await expect(scanner.scan(), source).rejects.toMatchObject({ code: 'ENOPROCESS' });
+      scanner.close();
+    }
+  });
+});
