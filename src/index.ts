@@ -13,3 +13,7 @@ export type { PortwatchErrorCode } from './errors.js';
 export { isInContainer, detectContainer, netnsOf } from './namespaces.js';
 export type { ContainerInfo } from './namespaces.js';
 export type { Source, SourceName, RawSocket, ScanTarget } from './sources/source.js';
+export { loadRules, createRules, findConfigFile, withLabel, IGNORE_ENV } from './rules/index.js';
+export type { Rules, LoadRulesOptions, RuleBehaviour, LabelledListener, LabelledPortEvent } from './rules/index.js';
+export { createPortwatchMcpServer } from './mcp/index.js';
+export type { PortwatchMcp, PortwatchMcpOptions } from './mcp/index.js';

@@ -1,11 +1,13 @@
 /**
  * Options shared by list, watch and wait: where to look (--netns-pid, --source), what to
- * show (--tcp, --udp, --port, --pid, --process), and how to log (--log-level).
+ * show (--tcp, --udp, --port, --pid, --process), which rules apply (--config, --no-config,
+ * --all), and how to log (--log-level).
  */
 import type { Command } from 'commander';
 import type { Listener } from '../listener.js';
 import { PortwatchError } from '../errors.js';
 import { processExists } from '../namespaces.js';
+import { loadRules, type RuleBehaviour, type Rules } from '../rules/index.js';
 import { SOURCE_CHOICES, type ScanOptions, type SourceChoice } from '../scan.js';
 import { parsePid, parsePortSpec, parseRegex, portInRanges } from './parse-args.js';
 
@@ -21,6 +23,35 @@ export interface RawFilterOptions {
   port?: string;
   pid?: string;
   process?: string;
+}
+
+export interface RawRulesOptions {
+  /** A path, false for --no-config, undefined to look for portwatch.json. */
+  config?: string | false;
+  all?: boolean;
+}
+
+export function addRulesOptions(
+  cmd: Command,
+  allHelp = "ignore nothing: include what the rules, PORTWATCH_IGNORE and portwatch's own listeners would hide",
+): Command {
+  cmd
+    .option(
+      '--config <file>',
+      'ignore/silent/label rules from FILE (default: portwatch.json or .devcontainer/devcontainer.json here or above)',
+    )
+    .option('--no-config', 'use no config file');
+  return cmd.option('--all', allHelp);
+}
+
+/** The rules in effect for a command. Throws PortwatchError('EUSAGE', '<file>: <reason>') for a bad file. */
+export function toRules(raw: RawRulesOptions, behaviour: RuleBehaviour = {}): Rules {
+  return loadRules({
+    ...behaviour,
+    ...(typeof raw.config === 'string' ? { configPath: raw.config } : {}),
+    discover: raw.config !== false,
+    all: raw.all ?? behaviour.all ?? false,
+  });
 }
 
 export function addTargetOptions(cmd: Command): Command {

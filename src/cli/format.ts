@@ -1,6 +1,8 @@
 /** How listeners and events look on a terminal or in a pipe. */
 import { formatHostPort } from '../parse/address.js';
 import type { Listener, PortEvent } from '../listener.js';
+import type { ChangeEvent } from '../watch/watcher.js';
+import { labelEvent, withLabel, type LabelledListener, type LabelledPortEvent, type Rules } from '../rules/index.js';
 
 export interface Style {
   color: boolean;
@@ -28,16 +30,25 @@ function cut(line: string, width: number | undefined): string {
   return width > 1 ? `${line.slice(0, width - 1)}…` : line.slice(0, width);
 }
 
-/** Fixed-width table: PROTO ADDRESS:PORT PID PROCESS COMMAND, each line cut to the width. */
-export function formatTable(listeners: readonly Listener[], style: Style): string {
-  const rows = listeners.map((l) => [
+/** What a listener is called, if anything (rules' `label`). */
+export type LabelOf = (l: Listener) => string | null;
+
+/**
+ * Fixed-width table: PROTO ADDRESS:PORT PID PROCESS [LABEL] COMMAND, each line cut to the
+ * width. The LABEL column appears when at least one listener has a label.
+ */
+export function formatTable(listeners: readonly Listener[], style: Style, labelOf?: LabelOf): string {
+  const labels = listeners.map((l) => labelOf?.(l) ?? null);
+  const withLabels = labels.some((l) => l !== null);
+  const rows = listeners.map((l, i) => [
     l.family === 6 ? `${l.protocol}6` : l.protocol,
     endpoint(l),
     l.process ? String(l.process.pid) : '-',
     l.process?.name ?? '-',
+    ...(withLabels ? [labels[i] ?? '-'] : []),
     l.process?.command ?? '',
   ]);
-  const header = ['PROTO', 'ADDRESS:PORT', 'PID', 'PROCESS', 'COMMAND'];
+  const header = ['PROTO', 'ADDRESS:PORT', 'PID', 'PROCESS', ...(withLabels ? ['LABEL'] : []), 'COMMAND'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
@@ -55,12 +66,46 @@ function clock(iso: string): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** `12:00:01.234 + tcp  127.0.0.1:3000  4242 node` */
-export function formatEvent(e: PortEvent, style: Style): string {
+/** `12:00:01.234 + tcp  127.0.0.1:3000  4242 node [label]` */
+export function formatEvent(e: PortEvent, style: Style, labelOf?: LabelOf): string {
   const l = e.listener;
   const sign = e.type === 'open' ? paint(style, 'green', '+') : paint(style, 'red', '-');
   const proto = (l.family === 6 ? `${l.protocol}6` : l.protocol).padEnd(4);
   const owner = l.process ? `${l.process.pid} ${l.process.name}` : '-';
-  const text = `${clock(e.time)} ${sign} ${proto} ${endpoint(l).padEnd(21)} ${owner}`;
+  const label = labelOf?.(l) ?? null;
+  const text = `${clock(e.time)} ${sign} ${proto} ${endpoint(l).padEnd(21)} ${owner}${label === null ? '' : ` [${label}]`}`;
   return style.color ? text : cut(text, style.width);
+}
+
+/** `tcp 127.0.0.1:5173 node (pid 123) [Vite]`: one listener in a sentence. */
+export function describeListener(l: Listener, labelOf?: LabelOf): string {
+  const proto = l.family === 6 ? `${l.protocol}6` : l.protocol;
+  const owner = l.process ? ` ${l.process.name} (pid ${l.process.pid})` : ' (process unknown)';
+  const label = labelOf?.(l) ?? null;
+  return `${proto} ${endpoint(l)}${owner}${label === null ? '' : ` [${label}]`}`;
+}
+
+/**
+ * Listeners and events as JSON: with a `label` field (string or null) whenever a config
+ * file is in use, so a given config always gives the same shape; without one, exactly
+ * the Listener and PortEvent of the library.
+ */
+export function jsonListener(l: Listener, rules: Pick<Rules, 'file' | 'label'>): Listener | LabelledListener {
+  return rules.file === null ? l : withLabel(l, rules);
+}
+
+export function jsonEvent(e: PortEvent, rules: Pick<Rules, 'file' | 'label'>): PortEvent | LabelledPortEvent {
+  return rules.file === null ? e : labelEvent(e, rules);
+}
+
+/**
+ * `watch --json --batch`: one JSON line per scan that changed anything announced,
+ * `{"time","opened":[…],"closed":[…]}`; null when nothing in the change is announced.
+ */
+export function batchLine(change: ChangeEvent, rules: Pick<Rules, 'file' | 'label' | 'announce'>): string | null {
+  const opened = change.opened.filter((l) => rules.announce(l));
+  const closed = change.closed.filter((l) => rules.announce(l));
+  if (opened.length === 0 && closed.length === 0) return null;
+  const json = (ls: Listener[]): unknown[] => ls.map((l) => jsonListener(l, rules));
+  return JSON.stringify({ time: change.time, opened: json(opened), closed: json(closed) });
 }

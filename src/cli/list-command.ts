@@ -3,33 +3,44 @@ import { detectContainer, netnsOf } from '../namespaces.js';
 import { scan } from '../scan.js';
 import {
   addFilterOptions,
+  addRulesOptions,
   addTargetOptions,
   toFilter,
+  toRules,
   toScanOptions,
   type RawFilterOptions,
+  type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
-import { formatTable, styleFor } from './format.js';
+import { formatTable, jsonListener, styleFor } from './format.js';
 import { createLogger } from './logger.js';
 
-interface ListOptions extends RawTargetOptions, RawFilterOptions {
+interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
   json?: boolean;
   verbose?: boolean;
 }
 
 export function registerList(program: Command): void {
   const cmd = program.command('list').alias('ls').description('print the listening TCP and UDP ports now');
-  addFilterOptions(addTargetOptions(cmd))
-    .option('--json', 'print a JSON array of Listener objects')
+  addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
+    .option('--json', 'print a JSON array of Listener objects (with "label" when a config file is in use)')
     .option('-v, --verbose', 'also say which source was used, how long the scan took, and whether this is a container')
     .action(async (opts: ListOptions) => {
       createLogger(opts.logLevel);
       const scanOptions = toScanOptions(opts);
       const filter = toFilter(opts);
+      const rules = toRules(opts);
       const result = await scan(scanOptions);
-      const listeners = result.listeners.filter(filter);
-      if (opts.json) process.stdout.write(`${JSON.stringify(listeners, null, 2)}\n`);
-      else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout))}\n`);
+      const listeners = result.listeners.filter((l) => filter(l) && rules.filter(l));
+      if (opts.json)
+        process.stdout.write(
+          `${JSON.stringify(
+            listeners.map((l) => jsonListener(l, rules)),
+            null,
+            2,
+          )}\n`,
+        );
+      else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout), rules.label)}\n`);
       if (opts.verbose) {
         const c = detectContainer();
         const where = c.inContainer ? `in a container (${c.evidence})` : 'not in a container';
@@ -37,6 +48,8 @@ export function registerList(program: Command): void {
         process.stderr.write(
           `portwatch: ${listeners.length} listener(s) via ${result.source} in ${result.durationMs.toFixed(2)} ms; network namespace${ns} ${netnsOf(scanOptions.netnsPid) ?? 'unknown'}; ${where}\n`,
         );
+        const hidden = result.listeners.filter((l) => filter(l) && !rules.filter(l)).length;
+        process.stderr.write(`portwatch: rules: ${rules.describe()}; ${hidden} listener(s) hidden\n`);
       }
     });
 }

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
 import { registerList } from './list-command.js';
+import { registerMcp } from './mcp-command.js';
+import { registerRun } from './run-command.js';
 import { registerWait } from './wait-command.js';
 import { registerWatch } from './watch-command.js';
 
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerList(program);
   registerWait(program);
+  registerRun(program);
+  registerMcp(program);
   for (const cmd of program.commands)
     cmd.exitOverride().configureOutput({ outputError: (text, write) => write(`portwatch: ${text.replace(/^error: /, '')}`) });
   return program;

@@ -2,20 +2,25 @@ import type { Command } from 'commander';
 import type { PortEvent } from '../listener.js';
 import { PortwatchError } from '../errors.js';
 import { watch } from '../watch/watcher.js';
+import type { ChangeEvent } from '../watch/watcher.js';
 import {
   addFilterOptions,
+  addRulesOptions,
   addTargetOptions,
   toFilter,
+  toRules,
   toScanOptions,
   type RawFilterOptions,
+  type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
-import { formatEvent, formatTable, styleFor } from './format.js';
+import { batchLine, formatEvent, formatTable, jsonEvent, styleFor } from './format.js';
 import { createLogger } from './logger.js';
 import { parseDuration } from './parse-args.js';
 
-interface WatchCliOptions extends RawTargetOptions, RawFilterOptions {
+interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
   json?: boolean;
+  batch?: boolean;
   interval?: string;
 }
 
@@ -23,27 +28,47 @@ export function registerWatch(program: Command): void {
   const cmd = program
     .command('watch', { isDefault: true })
     .description('print the listening ports, then one line per port opened or closed, until Ctrl-C');
-  addFilterOptions(addTargetOptions(cmd))
+  addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
     .option('--json', 'print NDJSON: one PortEvent per line')
+    .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')
     .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.5% of one core')
     .action(async (opts: WatchCliOptions) => {
       const log = createLogger(opts.logLevel);
       const options = toScanOptions(opts);
       const filter = toFilter(opts);
+      if (opts.batch && !opts.json) throw new PortwatchError('EUSAGE', '--batch needs --json (it prints one JSON line per change set)');
+      const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       if (interval !== undefined && interval < 10)
         throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
       const style = styleFor(process.stdout);
-      const watcher = watch({ ...options, filter, persistent: true, ...(interval !== undefined ? { interval } : {}) });
+      // What is listed and what is announced pass the same filter; silent listeners are listed only.
+      const watcher = watch({
+        ...options,
+        filter: (l) => filter(l) && rules.filter(l),
+        persistent: true,
+        ...(interval !== undefined ? { interval } : {}),
+      });
 
       const write = (text: string): void => void process.stdout.write(`${text}\n`);
-      const print = (e: PortEvent): void => write(opts.json ? JSON.stringify(e) : formatEvent(e, style));
+      const print = (e: PortEvent): void => {
+        if (!rules.announce(e.listener)) return;
+        write(opts.json ? JSON.stringify(jsonEvent(e, rules)) : formatEvent(e, style, rules.label));
+      };
+      const printBatch = (c: ChangeEvent): void => {
+        const line = batchLine(c, rules);
+        if (line !== null) write(line);
+      };
       watcher.on('ready', (listeners) => {
-        if (!opts.json) write(formatTable(listeners, style));
-        process.stderr.write(`portwatch: watching ${listeners.length} listener(s) via ${watcher.source}; Ctrl-C to stop\n`);
+        if (!opts.json) write(formatTable(listeners, style, rules.label));
+        const config = rules.file === null ? '' : ` (rules: ${rules.file})`;
+        process.stderr.write(`portwatch: watching ${listeners.length} listener(s) via ${watcher.source}${config}; Ctrl-C to stop\n`);
       });
-      watcher.on('close', print);
-      watcher.on('open', print);
+      if (opts.batch) watcher.on('change', printBatch);
+      else {
+        watcher.on('close', print);
+        watcher.on('open', print);
+      }
       watcher.on('error', (err) => log.warn({ code: (err as PortwatchError).code }, `scan failed, retrying: ${err.message}`));
 
       await new Promise<void>((resolve) => {

@@ -68,6 +68,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private closed = false;
+  /** rescan() was called while a scan was running: the next one starts as soon as it ends. */
+  private rescanRequested = false;
   /** Process CPU time (ms) when the last scan ended: what follows until the next scan is tick overhead. */
   private lastScanEndCpu: number | null = null;
   private closing: Promise<void> | null = null;
@@ -115,6 +117,22 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   /** Resolves with the initial listeners once the first scan succeeded. */
   whenReady(): Promise<Listener[]> {
     return this.readyPromise;
+  }
+
+  /**
+   * Scans again as soon as possible, e.g. when something hints that a port just opened.
+   * Calls coalesce: however many arrive, one scan that starts after them follows (if a scan
+   * is running, the next one starts as soon as it ends). A no-op after close().
+   */
+  rescan(): void {
+    if (this.closed) return;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.arm(0);
+      return;
+    }
+    this.rescanRequested = true;
   }
 
   /** Stops watching. Idempotent; no event is delivered after it resolves. */
@@ -192,7 +210,9 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       // 'error' with no listener would throw; a watcher must never take its host down.
       if (this.listenerCount('error') > 0) this.emit('error', e instanceof Error ? e : new Error(String(e)));
     }
-    this.arm(this.schedule.nextDelayMs());
+    const delay = this.rescanRequested ? 0 : this.schedule.nextDelayMs();
+    this.rescanRequested = false;
+    this.arm(delay);
   }
 
   private apply(next: Listener[]): void {

@@ -1,0 +1,69 @@
+/**
+ * portwatch mcp: a Model Context Protocol server on stdio (for coding agents). stdout
+ * carries the protocol only; diagnostics go to stderr. Ends when stdin closes, or on
+ * SIGINT/SIGTERM, with exit 0.
+ */
+import { readFileSync } from 'node:fs';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Command } from 'commander';
+import type { PortwatchError } from '../errors.js';
+import { createPortwatchMcpServer } from '../mcp/server.js';
+import {
+  addRulesOptions,
+  addTargetOptions,
+  toRules,
+  toScanOptions,
+  type RawRulesOptions,
+  type RawTargetOptions,
+} from './common-options.js';
+import { createLogger } from './logger.js';
+import { parseDuration } from './parse-args.js';
+
+interface McpCliOptions extends RawTargetOptions, RawRulesOptions {
+  interval?: string;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function registerMcp(program: Command): void {
+  const cmd = program
+    .command('mcp')
+    .description('serve the Model Context Protocol on stdio: list_listening_ports, wait_for_port, get_port_events, who_owns_port');
+  addRulesOptions(addTargetOptions(cmd))
+    .option('--interval <duration>', 'scan every DURATION for get_port_events; default: adaptive')
+    .action(async (opts: McpCliOptions) => {
+      const log = createLogger(opts.logLevel);
+      const scan = toScanOptions(opts);
+      const rules = toRules(opts);
+      const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
+      const mcp = createPortwatchMcpServer({
+        scan,
+        rules,
+        version: version(),
+        ...(interval !== undefined ? { interval } : {}),
+        onScanError: (err) => log.warn({ code: (err as PortwatchError).code }, `scan failed, retrying: ${err.message}`),
+      });
+      const transport = new StdioServerTransport();
+      await mcp.server.connect(transport);
+      log.info(`portwatch mcp ready; ${rules.describe()}`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          process.stdin.off('end', stop);
+          process.stdin.off('close', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        process.stdin.on('end', stop);
+        process.stdin.on('close', stop);
+      });
+      await mcp.server.close();
+      await mcp.close();
+      process.stdin.destroy();
+    });
+}

@@ -1,0 +1,4 @@
+export { createPortwatchMcpServer, MAX_WAIT_MS, MAX_EVENT_WAIT_MS } from './server.js';
+export type { PortwatchMcp, PortwatchMcpOptions } from './server.js';
+export { EventLog } from './event-log.js';
+export type { ReadResult } from './event-log.js';

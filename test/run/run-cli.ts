@@ -1,0 +1,59 @@
+/** `portwatch run` as a user runs it, with stdin to write to; every process is stopped by pid. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CLI } from '../helpers/cli.js';
+
+export const FAMILY = fileURLToPath(new URL('./family.mjs', import.meta.url));
+
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started = new Set<ChildProcess>();
+const strays = new Set<number>();
+
+export function startRun(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd });
+  started.add(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Remembers a process a test's command started (a grandchild), to be stopped by pid. */
+export function track(pid: number): number {
+  strays.add(pid);
+  return pid;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function stopRuns(): Promise<void> {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(
+    [...started].map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('close', r)))),
+  );
+  started.clear();
+  for (const pid of strays) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  strays.clear();
+}
+
+/** `gc PID PORT` lines printed by family.mjs grandchildren. */
+export function grandchildren(text: string): { pid: number; port: number }[] {
+  return [...text.matchAll(/^gc (\d+) (\d+)/gm)].map((m) => ({ pid: track(Number(m[1])), port: Number(m[2]) }));
+}
