@@ -274,7 +274,7 @@ describe('a bad config file: exit 2, one line naming the file and the reason', (
     const dir = project({ 'cfg/pw.json': '{ "ignore": [{ "port": 80 }], }\n// fine so far\n{' });
     const r = await cli(['list', '--config', 'cfg/pw.json'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("portwatch: cfg/pw.json: invalid JSON at line 3, column 1: unexpected text after the end of the value\n");
+    expect(r.stderr).toBe('portwatch: cfg/pw.json: invalid JSON at line 3, column 1: unexpected text after the end of the value\n');
     const missing = await cli(['watch', '--config', 'nope.json'], { cwd: dir });
     expect(missing).toMatchObject({ code: 2, stderr: 'portwatch: nope.json: no such file\n' });
   });
