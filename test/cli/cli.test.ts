@@ -185,3 +185,14 @@ describe('attribution without privileges', () => {
     expect(listeners[0]).toMatchObject({ port: holder.ports[0], uid: 0, process: null });
   });
 });
+
+describe('portwatch watch --netns-pid when the process exits', () => {
+  it('says so on stderr and exits 1', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const w = start(['watch', '--netns-pid', String(holder.pid), '--interval', '50ms']);
+    await waitFor(() => w.stderr().includes('watching'), 'the watcher to be ready');
+    await holder.stop();
+    expect(await w.exited).toEqual({ code: 1, signal: null });
+    expect(w.stderr()).toContain(`portwatch: process ${holder.pid} has exited; its network namespace is no longer watched`);
+  });
+});
