@@ -9,6 +9,7 @@ import { isPortwatchError } from '../errors.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
 import { registerRun } from './run-command.js';
+import { registerServe } from './serve-command.js';
 import { registerWait } from './wait-command.js';
 import { registerWatch } from './watch-command.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerList(program);
   registerWait(program);
+  registerServe(program);
   registerRun(program);
   registerMcp(program);
   for (const cmd of program.commands)
