@@ -15,5 +15,3 @@ export type { ContainerInfo } from './namespaces.js';
 export type { Source, SourceName, RawSocket, ScanTarget } from './sources/source.js';
 export { loadRules, createRules, findConfigFile, withLabel, IGNORE_ENV } from './rules/index.js';
 export type { Rules, LoadRulesOptions, RuleBehaviour, LabelledListener, LabelledPortEvent } from './rules/index.js';
-export { createPortwatchMcpServer } from './mcp/index.js';
-export type { PortwatchMcp, PortwatchMcpOptions } from './mcp/index.js';

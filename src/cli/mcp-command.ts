@@ -4,10 +4,8 @@
  * SIGINT/SIGTERM, with exit 0.
  */
 import { readFileSync } from 'node:fs';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Command } from 'commander';
 import type { PortwatchError } from '../errors.js';
-import { createPortwatchMcpServer } from '../mcp/server.js';
 import {
   addRulesOptions,
   addTargetOptions,
@@ -39,6 +37,11 @@ export function registerMcp(program: Command): void {
       const scan = toScanOptions(opts);
       const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
+      // Loaded on use: the MCP SDK and zod cost every other command startup time and memory.
+      const [{ createPortwatchMcpServer }, { StdioServerTransport }] = await Promise.all([
+        import('../mcp/server.js'),
+        import('@modelcontextprotocol/sdk/server/stdio.js'),
+      ]);
       const mcp = createPortwatchMcpServer({
         scan,
         rules,

@@ -8,7 +8,6 @@ import { PortwatchError } from '../errors.js';
 import { parseByteSize } from '../serve/byte-size.js';
 import { DEFAULT_EVENTS_FILE_MAX_BYTES } from '../serve/events-file.js';
 import { parseListenAddress } from '../serve/listen-address.js';
-import { createServeServer } from '../serve/server.js';
 import {
   addFilterOptions,
   addRulesOptions,
@@ -102,6 +101,8 @@ export function registerServe(program: Command): void {
       if (opts.eventsFileMaxBytes !== undefined && opts.eventsFile === undefined) {
         throw new PortwatchError('EUSAGE', '--events-file-max-bytes needs --events-file');
       }
+      // Loaded on use: the HTTP server and prom-client cost every other command startup time and memory.
+      const { createServeServer } = await import('../serve/server.js');
       const server = createServeServer({
         host: listen.host,
         port: listen.port,
