@@ -147,6 +147,11 @@ export class Scanner {
     return { listeners, source: this.source.name, durationMs, attributionMs };
   }
 
+  /** How many times this scanner has walked /proc/<pid>/fd to find owners. */
+  get walks(): number {
+    return this.owners.stats.walks;
+  }
+
   /** Releases what a source this scanner created keeps open between scans (a sock_diag socket is reopened if it scans again). */
   close(): void {
     if (this.ownsSource) this.source.close?.();

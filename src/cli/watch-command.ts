@@ -31,7 +31,7 @@ export function registerWatch(program: Command): void {
   addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
     .option('--json', 'print NDJSON: one PortEvent per line')
     .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')
-    .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.4% of one core')
+    .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.3% of one core')
     .action(async (opts: WatchCliOptions) => {
       const log = createLogger(opts.logLevel);
       const options = toScanOptions(opts);

@@ -28,7 +28,7 @@ export interface ChangeEvent {
 export interface WatchOptions extends ScanOptions {
   /** Fixed scan interval in ms. Without it the watcher keeps its CPU use under `cpuBudget`. */
   interval?: number;
-  /** Fraction of one core the watcher may spend (default 0.004). */
+  /** Fraction of one core the watcher may spend (default 0.003). */
   cpuBudget?: number;
   /** Bounds for the chosen interval (defaults 100 ms and 5 s). */
   minInterval?: number;
@@ -72,6 +72,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private rescanRequested = false;
   /** Process CPU time (ms) when the last scan ended: what follows until the next scan is tick overhead. */
   private lastScanEndCpu: number | null = null;
+  /** Whether the last tick changed nothing and walked /proc for no owner. */
+  private lastTickQuiet = false;
   private closing: Promise<void> | null = null;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
@@ -191,8 +193,12 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
 
   private async tick(): Promise<void> {
     const cpuStart = cpuMs();
-    if (this.lastScanEndCpu !== null) this.schedule.between(cpuStart - this.lastScanEndCpu);
+    // Only the gap after a quiet tick is periodic cost. After a change, the gap holds what
+    // the change caused (consumers' handlers, garbage from an owner walk): paid per change.
+    if (this.lastScanEndCpu !== null && this.lastTickQuiet) this.schedule.between(cpuStart - this.lastScanEndCpu);
+    this.lastTickQuiet = false;
     const wallStart = performance.now();
+    const walksBefore = this.scanner.walks;
     try {
       const result = await this.scanner.scan();
       if (this.closed) return;
@@ -203,7 +209,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       this.lastScanEndCpu = cpuEnd;
       const listeners = result.listeners.filter(this.filter);
       this.emit('scan', { source: result.source, durationMs: result.durationMs, listeners: listeners.length });
-      this.apply(listeners);
+      const changed = this.apply(listeners);
+      this.lastTickQuiet = !changed && this.scanner.walks === walksBefore;
     } catch (e) {
       if (this.closed) return;
       this.schedule.failed();
@@ -215,20 +222,22 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.arm(delay);
   }
 
-  private apply(next: Listener[]): void {
+  /** Diffs and emits; true when anything changed (or this was the first scan). */
+  private apply(next: Listener[]): boolean {
     const previous = this.current;
     this.current = next;
     if (previous === null) {
       this.emit('ready', [...next]);
       this.resolveReady([...next]);
-      return;
+      return true;
     }
     const { opened, closed } = diffListeners(previous, next);
-    if (opened.length === 0 && closed.length === 0) return;
+    if (opened.length === 0 && closed.length === 0) return false;
     const time = new Date().toISOString();
     for (const listener of closed) this.deliver({ type: 'close', time, listener });
     for (const listener of opened) this.deliver({ type: 'open', time, listener });
     if (!this.closed) this.emit('change', { time, opened, closed });
+    return true;
   }
 
   private deliver(event: PortEvent): void {
