@@ -3,7 +3,7 @@
  * /proc with bounded reads. Gone or unreadable processes give null, silently. The parsers
  * are pure; the reader is an interface so ancestry logic can be tested on a literal table.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readBounded } from '../owners/read-bounded.js';
 import { parseStatPpid } from '../parse/proc-pid.js';
 
 /** /proc/<pid>/environ is read up to this many bytes: variables beyond are not seen. */
@@ -48,29 +48,6 @@ export function environValue(environ: Buffer, name: string): string | null {
     at = end + 1;
   }
   return null;
-}
-
-function readBounded(path: string, max: number): Buffer | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const buf = Buffer.allocUnsafe(max);
-    let total = 0;
-    while (total < max) {
-      const n = readSync(fd, buf, total, max - total, null);
-      if (n === 0) break;
-      total += n;
-    }
-    return buf.subarray(0, total);
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Reads the real /proc (or another root, for tests). */

@@ -35,9 +35,13 @@ export interface LiveCli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts a long-running command (watch); the caller stops it by pid. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): LiveCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a long-running command (watch, run); the caller stops it by pid. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string; stdin?: 'pipe' | 'ignore' } = {}): LiveCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

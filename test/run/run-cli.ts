@@ -1,31 +1,19 @@
 /** `portwatch run` as a user runs it, with stdin to write to; every process is stopped by pid. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CLI } from '../helpers/cli.js';
+import { startCli, type LiveCli } from '../helpers/cli.js';
 
 export const FAMILY = fileURLToPath(new URL('./family.mjs', import.meta.url));
 
-export interface RunningCli {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type RunningCli = LiveCli;
 
 const started = new Set<ChildProcess>();
 const strays = new Set<number>();
 
 export function startRun(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd });
-  started.add(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const run = startCli(args, env, { stdin: 'pipe', ...(cwd !== undefined ? { cwd } : {}) });
+  started.add(run.child);
+  return run;
 }
 
 /** Remembers a process a test's command started (a grandchild), to be stopped by pid. */
