@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listenerKey, type Listener } from '../src/listener.js';
 import { Scanner, scan, selectSource } from '../src/scan.js';
 import type { SourceName } from '../src/sources/source.js';
-import { holdSockets, netnsSupport, stopAll, type SocketSpec } from './helpers/processes.js';
+import { holdSockets, netnsSupport, stopAll, waitFor, type SocketSpec } from './helpers/processes.js';
 
 afterEach(stopAll);
 
@@ -162,6 +162,38 @@ describe('a namespace whose process exits', () => {
       await holder.stop();
       await expect(scanner.scan(), source).rejects.toMatchObject({ code: 'ENOPROCESS' });
       scanner.close();
+    }
+  });
+});
+
+describe('a socket shared by several processes', () => {
+  it('is attributed to the holder with the highest pid, as the README says', async () => {
+    // A pre-forking server: the parent listens, then forks a worker that inherits the socket.
+    const script = [
+      'import os, socket, sys, time',
+      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    time.sleep(60); os._exit(0)',
+      'print(s.getsockname()[1], pid, flush=True)',
+      'time.sleep(60)',
+    ].join('\n');
+    const { spawn } = await import('node:child_process');
+    const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const [port, worker] = (await waitFor(() => /^\d+ \d+\n/.test(out) && out.trim().split(' ').map(Number), 'the server to fork')) as [
+      number,
+      number,
+    ];
+    try {
+      const { listeners } = await scan({ source: 'procfs' });
+      const mine = listeners.filter((l) => l.port === port);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]?.process?.pid).toBe(Math.max(worker, parent.pid as number));
+    } finally {
+      process.kill(worker, 'SIGKILL');
+      parent.kill('SIGKILL');
     }
   });
 });

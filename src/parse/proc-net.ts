@@ -91,6 +91,6 @@ export function parseProcNet(text: string, protocol: Protocol, family: Family, l
   return out;
 }
 
-export function isHeader(line: string): boolean {
+function isHeader(line: string): boolean {
   return line.trimStart().startsWith('sl ');
 }

@@ -11,7 +11,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { Family, Protocol } from '../listener.js';
 import { PortwatchError } from '../errors.js';
-import { isHeader, parseProcNetRow } from '../parse/proc-net.js';
+import { parseProcNet } from '../parse/proc-net.js';
 import type { RawSocket, ScanTarget, Source } from './source.js';
 
 const CHUNK = 4096;
@@ -42,24 +42,13 @@ export function readProcNetFile(path: string, protocol: Protocol, family: Family
       pending += buf.toString('latin1', 0, n);
       const lastNl = pending.lastIndexOf('\n');
       if (lastNl < 0) continue;
-      const complete = pending.slice(0, lastNl);
+      const page = parseProcNet(pending.slice(0, lastNl), protocol, family, LITTLE_ENDIAN);
       pending = pending.slice(lastNl + 1);
-      let stop = false;
-      for (const line of complete.split('\n')) {
-        if (line === '' || isHeader(line)) continue;
-        const row = parseProcNetRow(line, protocol, family, LITTLE_ENDIAN);
-        if (row.kind === 'listener') out.push(row.socket);
-        else if (row.kind === 'other' && protocol === 'tcp') {
-          stop = true; // LISTEN rows are all before the first other row
-          break;
-        }
-      }
-      if (stop) return;
+      for (const socket of page.sockets) out.push(socket);
+      // LISTEN rows all come before the first other row: the rest of the file is not needed.
+      if (protocol === 'tcp' && page.sawOther) return;
     }
-    if (pending.trim() !== '') {
-      const row = parseProcNetRow(pending, protocol, family, LITTLE_ENDIAN);
-      if (row.kind === 'listener') out.push(row.socket);
-    }
+    for (const socket of parseProcNet(pending, protocol, family, LITTLE_ENDIAN).sockets) out.push(socket);
   } finally {
     closeSync(fd);
   }

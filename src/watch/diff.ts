@@ -18,9 +18,3 @@ export function diffListeners(previous: readonly Listener[], next: readonly List
   const closed = previous.filter((l) => !after.has(listenerKey(l)));
   return { opened, closed };
 }
-
-/** Applies a diff to a snapshot: the inverse of diffListeners, used to check it. */
-export function applyDiff(snapshot: readonly Listener[], diff: ListenerDiff): Listener[] {
-  const closed = new Set(diff.closed.map(listenerKey));
-  return [...snapshot.filter((l) => !closed.has(listenerKey(l))), ...diff.opened];
-}

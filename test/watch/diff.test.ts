@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listenerKey, type Listener } from '../../src/listener.js';
-import { applyDiff, diffListeners } from '../../src/watch/diff.js';
+import { diffListeners, type ListenerDiff } from '../../src/watch/diff.js';
+
+/** Applies a diff to a snapshot: the inverse of diffListeners, the oracle these properties check against. */
+function applyDiff(snapshot: readonly Listener[], diff: ListenerDiff): Listener[] {
+  const closed = new Set(diff.closed.map(listenerKey));
+  return [...snapshot.filter((l) => !closed.has(listenerKey(l))), ...diff.opened];
+}
 
 const listener = (port: number, inode: number, address = '127.0.0.1'): Listener => ({
   protocol: 'tcp',
