@@ -28,6 +28,12 @@ export interface Listener {
   port: number;
   /** True when an IPv6 wildcard socket also accepts IPv4; null when the source cannot tell. */
   dualStack: boolean | null;
+  /**
+   * The device the socket is bound to: SO_BINDTODEVICE, or the scope of a link-local
+   * address (`fe80::1%eth0`). `if<index>` when the name is unknown; null when the socket is
+   * not bound to a device, or the source cannot see it (procfs never can).
+   */
+  interface: string | null;
   /** Socket inode: the identity of the socket while it lives. */
   inode: number;
   /** Owner uid of the socket as the kernel reports it. */
@@ -50,16 +56,35 @@ export interface PortEvent {
 /** Command lines are cut at this many bytes, so a huge command line costs nothing. */
 export const COMMAND_MAX_BYTES = 4096;
 
-/** Identity of a listener: a restarted server on the same port is a different listener. */
-export function listenerKey(l: Pick<Listener, 'netns' | 'protocol' | 'address' | 'port' | 'inode'>): string {
-  return `${l.netns ?? '-'}|${l.protocol}|${l.address}|${l.port}|${l.inode}`;
+/** `fe80::1%eth0`: the address with its device, as zone ids are written. */
+function scopedAddress(address: string, device: string | null | undefined): string {
+  return device === null || device === undefined ? address : `${address}%${device}`;
 }
 
-/** Stable order: protocol, port, family, address, inode. */
+/**
+ * Identity of a listener: a restarted server on the same port is a different listener.
+ * (`interface` may be missing on objects built before it existed: read as null.)
+ */
+export function listenerKey(
+  l: Pick<Listener, 'netns' | 'protocol' | 'address' | 'port' | 'inode'> & { interface?: string | null },
+): string {
+  return `${l.netns ?? '-'}|${l.protocol}|${scopedAddress(l.address, l.interface)}|${l.port}|${l.inode}`;
+}
+
+/** How people write a listener's endpoint: `127.0.0.1:80`, `0.0.0.0%lo:80`, `[fe80::1%eth0]:80`. */
+export function displayAddress(l: Pick<Listener, 'family' | 'address' | 'port'> & { interface?: string | null }): string {
+  const host = scopedAddress(l.address, l.interface);
+  return l.family === 6 ? `[${host}]:${l.port}` : `${host}:${l.port}`;
+}
+
+/** Stable order: protocol, port, family, address, interface, inode. */
 export function compareListeners(a: Listener, b: Listener): number {
   if (a.protocol !== b.protocol) return a.protocol < b.protocol ? -1 : 1;
   if (a.port !== b.port) return a.port - b.port;
   if (a.family !== b.family) return a.family - b.family;
   if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+  const ai = a.interface ?? '';
+  const bi = b.interface ?? '';
+  if (ai !== bi) return ai < bi ? -1 : 1;
   return a.inode - b.inode;
 }

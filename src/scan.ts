@@ -132,6 +132,7 @@ export class Scanner {
         address: raw.address,
         port: raw.port,
         dualStack: dualStackOf(raw),
+        interface: raw.interface ?? null,
         inode: raw.inode,
         uid: raw.uid,
         netns,

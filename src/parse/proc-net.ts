@@ -6,14 +6,14 @@
  *   sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode ...
  */
 import type { Family, Protocol } from '../listener.js';
-import type { RawSocket } from '../sources/source.js';
+import type { RawSocket } from '../types.js';
 import { procHexToAddress } from './address.js';
+import { safeDecimal } from './decimal.js';
 
 const TCP_LISTEN = '0A';
 const UDP_UNCONNECTED = '07';
 const ZERO_RE = /^0+$/;
 const HEX_PORT_RE = /^[0-9A-Fa-f]{4}$/;
-const DECIMAL_RE = /^\d+$/;
 
 /** What one row is: a listener, some other valid socket, or not a socket row at all. */
 export type ProcNetRow = { kind: 'listener'; socket: RawSocket } | { kind: 'other' } | { kind: 'malformed' };
@@ -35,7 +35,7 @@ function splitHostPort(field: string, family: Family, littleEndian: boolean): { 
 export function parseProcNetRow(line: string, protocol: Protocol, family: Family, littleEndian = true): ProcNetRow {
   const f = line.trim().split(/\s+/);
   if (f.length < 10 || !f[0]?.endsWith(':')) return MALFORMED;
-  const [, local, remote, state, , , , uid, , inode] = f as [
+  const [, local, remote, state, , , , uidText, , inodeText] = f as [
     string,
     string,
     string,
@@ -47,7 +47,9 @@ export function parseProcNetRow(line: string, protocol: Protocol, family: Family
     string,
     string,
   ];
-  if (!/^[0-9A-Fa-f]{2}$/.test(state) || !DECIMAL_RE.test(uid) || !DECIMAL_RE.test(inode)) return MALFORMED;
+  const uid = safeDecimal(uidText);
+  const inode = safeDecimal(inodeText);
+  if (!/^[0-9A-Fa-f]{2}$/.test(state) || uid === null || inode === null) return MALFORMED;
   const loc = splitHostPort(local, family, littleEndian);
   const rem = splitHostPort(remote, family, littleEndian);
   if (loc === null || rem === null) return MALFORMED;
@@ -63,9 +65,10 @@ export function parseProcNetRow(line: string, protocol: Protocol, family: Family
       family,
       address: loc.address,
       port: loc.port,
-      inode: Number(inode),
-      uid: Number(uid),
+      inode,
+      uid,
       v6only: null,
+      interface: null, // /proc/net rows do not say which device a socket is bound to
     },
   };
 }
@@ -74,7 +77,11 @@ export interface ProcNetParse {
   sockets: RawSocket[];
   /** Rows that were neither a valid socket row nor the header. */
   skipped: number;
-  /** Whether a valid non-listening row was seen (for TCP: the listening rows are over). */
+  /**
+   * Whether a valid non-listening row was seen. For TCP on kernels that print listeners
+   * first (see sources/proc-net.ts) this means the listening rows are over; on older ones
+   * pending requests (state 03) sit among them and it means nothing.
+   */
   sawOther: boolean;
 }
 

@@ -1,4 +1,5 @@
 /** Pure parsers for /proc/<pid>/{stat,status}. Total: null on anything unexpected. */
+import { safeDecimal } from './decimal.js';
 
 /**
  * ppid from /proc/<pid>/stat. The name field is in parentheses and may itself contain
@@ -12,12 +13,11 @@ export function parseStatPpid(stat: string): number | null {
     .trim()
     .split(/\s+/);
   // fields[0] is the state, fields[1] the ppid
-  const ppid = Number(fields[1]);
-  return fields[1] !== undefined && /^\d+$/.test(fields[1]) && Number.isSafeInteger(ppid) ? ppid : null;
+  return safeDecimal(fields[1]);
 }
 
 /** Effective uid from the `Uid:` line of /proc/<pid>/status (real, effective, saved, fs). */
 export function parseStatusUid(status: string): number | null {
   const m = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
-  return m?.[1] !== undefined ? Number(m[1]) : null;
+  return safeDecimal(m?.[1]);
 }

@@ -9,11 +9,13 @@
  *   inet_diag_msg       72 bytes: family u8, state u8, timer u8, retrans u8, sockid,
  *                                 expires u32, rqueue u32, wqueue u32, uid u32, inode u32
  *   inet_diag_sockid    48 bytes: sport be16, dport be16, src 16, dst 16, if u32, cookie 8
+ *                       (`if` is the device the socket is bound to: SO_BINDTODEVICE, or the
+ *                       scope of a link-local address; 0 when not bound)
  *   rtattr               4 bytes: len u16, type u16, then data; records aligned to 4
  */
 import { endianness } from 'node:os';
 import type { Protocol } from '../listener.js';
-import type { RawSocket } from '../sources/source.js';
+import type { RawSocket } from '../types.js';
 import { formatIPv4, formatIPv6 } from './address.js';
 
 const TCP_LISTEN_STATE = 10;
@@ -46,6 +48,7 @@ const MSG_SPORT = 4;
 const MSG_DPORT = 6;
 const MSG_SRC = 8;
 const MSG_DST = 24;
+const MSG_IF = 40;
 const MSG_UID = 64;
 const MSG_INODE = 68;
 
@@ -104,12 +107,22 @@ export interface InetDiagDump {
   error: number | null;
 }
 
+/** Name of the interface with this index in the socket's namespace, or null when unknown. */
+export type InterfaceNameOf = (index: number) => string | null;
+
+/** `if<index>`: how iproute2 writes an interface whose name it cannot find. */
+export function unnamedInterface(index: number): string {
+  return `if${index}`;
+}
+
 /**
  * Parses the concatenated reply datagrams of one dump. Sockets in other states are dropped
  * (not counted as skipped) even though the request already asked the kernel to filter: the
- * result must not depend on the kernel honouring the state mask.
+ * result must not depend on the kernel honouring the state mask. `interfaceName` turns a
+ * bound device's index into its name; without it (or when it does not know the index) the
+ * device is `if<index>`.
  */
-export function parseInetDiagDump(bytes: Uint8Array, protocol: Protocol): InetDiagDump {
+export function parseInetDiagDump(bytes: Uint8Array, protocol: Protocol, interfaceName?: InterfaceNameOf): InetDiagDump {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const result: InetDiagDump = { sockets: [], skipped: 0, done: false, error: null };
   for (let offset = 0; offset < buf.length;) {
@@ -126,7 +139,7 @@ export function parseInetDiagDump(bytes: Uint8Array, protocol: Protocol): InetDi
       finish(result, buf, type, body, end);
       break;
     }
-    if (type === SOCK_DIAG_BY_FAMILY) readSocket(result, buf, body, end, protocol);
+    if (type === SOCK_DIAG_BY_FAMILY) readSocket(result, buf, body, end, protocol, interfaceName);
     offset += align4(len);
   }
   return result;
@@ -145,7 +158,14 @@ function finish(result: InetDiagDump, buf: Buffer, type: number, body: number, e
   }
 }
 
-function readSocket(result: InetDiagDump, buf: Buffer, body: number, end: number, protocol: Protocol): void {
+function readSocket(
+  result: InetDiagDump,
+  buf: Buffer,
+  body: number,
+  end: number,
+  protocol: Protocol,
+  interfaceName: InterfaceNameOf | undefined,
+): void {
   const familyByte = buf[body];
   if (end - body < INET_DIAG_MSG_LEN || (familyByte !== AF_INET && familyByte !== AF_INET6)) {
     result.skipped++;
@@ -166,7 +186,13 @@ function readSocket(result: InetDiagDump, buf: Buffer, body: number, end: number
     inode: u32(buf, body + MSG_INODE),
     uid: u32(buf, body + MSG_UID),
     v6only,
+    interface: boundInterface(u32(buf, body + MSG_IF), interfaceName),
   });
+}
+
+function boundInterface(index: number, interfaceName: InterfaceNameOf | undefined): string | null {
+  if (index === 0) return null;
+  return interfaceName?.(index) ?? unnamedInterface(index);
 }
 
 function isListening(buf: Buffer, body: number, family: 4 | 6, protocol: Protocol): boolean {

@@ -2,17 +2,37 @@
  * Parser for iproute2 `ss -Hne` output (with or without the header, the Netid and the
  * State columns, and the `users:((...))` column of -p). Pure and total.
  *
- * ss prints an IPv6 wildcard that also accepts IPv4 as `*:port` (with `v6only:0`), an
- * IPv6-only wildcard as `[::]:port`, a device-bound address as `addr%dev:port`.
+ * After the peer address ss prints, in this order (iproute2 misc/ss.c):
+ *   users:((…))                  with -p: process names, which any user chooses
+ *   uid:N ino:N sk:X fwmark:0xN  ss's own numbers (uid only when not 0, fwmark only when set)
+ *   cgroup:PATH                  the socket's cgroup v2 path, printed raw: whoever names a
+ *                                cgroup can put ` ino:1 uid:0` in it (not a newline: the
+ *                                kernel refuses those in cgroup names)
+ *   v6only:0|1                   IPv6 sockets only
+ *   <->                          shutdown state, always last
+ * So keys are read only before `cgroup:`, and v6only only as ss's own suffix at the end.
+ *
+ * ss prints an IPv6 wildcard that accepts IPv4 as `*`, but so did it 0.0.0.0 before
+ * iproute2 4.17, and an IPv6 socket whose kernel sends no v6only attribute looks the same:
+ * `*` is read only when the caller says which family it asked for (`ss -4` / `ss -6`).
+ * A device-bound address is `addr%dev` (`[fe80::1]%eth0`, `*%lo`).
  */
-import type { Protocol } from '../listener.js';
-import type { RawSocket } from '../sources/source.js';
+import type { Family, Protocol } from '../listener.js';
+import type { RawSocket } from '../types.js';
 import { formatIPv4, formatIPv6 } from './address.js';
+import { safeDecimal } from './decimal.js';
 import { isIP } from 'node:net';
 
-const ADDR_PORT_RE = /^(?:\[([^\]]+)\]|([^\s[\]%]+?))(?:%[^\s:]+)?:(\d{1,5})$/;
+/** Interface names hold neither whitespace nor `:` (the kernel's dev_valid_name). */
+const ADDR_PORT_RE = /^(?:\[([^\]]+)\]|([^\s[\]%]+?))(?:%([^\s:]+))?:(\d{1,5})$/;
+const STAR_RE = /^\*(?:%([^\s:]+))?:(\d{1,5})$/;
 const PEER_RE = /^(?:\[[^\]]*\]|[^\s[\]]+):(?:\d{1,5}|\*)$/;
+const STATE_RE = /^[A-Z][A-Z0-9-]*$/;
 const LISTEN_STATES = new Set(['LISTEN', 'UNCONN']);
+/** ss's own tail: v6only, then the shutdown marker. Anything a cgroup path says comes before it. */
+const V6ONLY_SUFFIX_RE = /\sv6only:([01])(?:\s+[<-]-[>-])?\s*$/;
+/** Keys ss prints before the cgroup path; each may appear once. */
+const OWN_KEYS = new Set(['uid', 'ino', 'sk', 'fwmark']);
 
 export interface SsParse {
   sockets: RawSocket[];
@@ -20,11 +40,10 @@ export interface SsParse {
 }
 
 /** Canonicalises an address as ss prints it; null when it is not an IP address. */
-function canonical(text: string): { address: string; family: 4 | 6 } | null {
-  const zoneless = text.replace(/%.*$/, '');
-  const kind = isIP(zoneless);
-  if (kind === 4) return { address: formatIPv4(zoneless.split('.').map(Number)), family: 4 };
-  if (kind === 6) return { address: formatIPv6(ipv6Bytes(zoneless)), family: 6 };
+function canonical(text: string): { address: string; family: Family } | null {
+  const kind = isIP(text);
+  if (kind === 4) return { address: formatIPv4(text.split('.').map(Number)), family: 4 };
+  if (kind === 6) return { address: formatIPv6(ipv6Bytes(text)), family: 6 };
   return null;
 }
 
@@ -48,78 +67,109 @@ function ipv6Bytes(text: string): number[] {
   return bytes;
 }
 
-/** Removes the `users:((...))` column, whose process names may contain anything. */
-function stripUsers(line: string): string {
-  const start = line.indexOf('users:((');
-  if (start < 0) return line;
-  const end = line.lastIndexOf('))');
-  return end > start ? line.slice(0, start) + line.slice(end + 2) : line.slice(0, start);
+/** The next whitespace-separated token at or after `from`, and where it ends. */
+function nextToken(line: string, from: number): { text: string; end: number } | null {
+  const m = /\S+/g;
+  m.lastIndex = from;
+  const hit = m.exec(line);
+  return hit ? { text: hit[0], end: m.lastIndex } : null;
 }
 
-export function parseSsLine(rawLine: string, defaultProtocol: Protocol): RawSocket | null {
-  const tokens = stripUsers(rawLine).trim().split(/\s+/);
-  let protocol = defaultProtocol;
-  let i = 0;
-  if (tokens[0] === 'tcp' || tokens[0] === 'udp') {
-    protocol = tokens[0];
-    i++;
+/**
+ * The details after the peer column, or null when they are not what ss prints. The users
+ * column ends at the first `))`: ss reads names up to the first `)` of /proc/PID/stat, so a
+ * name holds none.
+ */
+function ownFields(details: string): Map<string, string> | null {
+  let rest = details.trimStart();
+  if (rest.startsWith('users:((')) {
+    const end = rest.indexOf('))');
+    if (end < 0) return null;
+    rest = rest.slice(end + 2);
   }
-  if (tokens[i] !== undefined && /^[A-Z][A-Z0-9-]*$/.test(tokens[i] as string)) {
-    if (!LISTEN_STATES.has(tokens[i] as string)) return null; // some other state: not a listener
-    i++;
+  const cgroup = /(?:^|\s)cgroup:/.exec(rest);
+  const own = cgroup ? rest.slice(0, cgroup.index) : rest;
+  const fields = new Map<string, string>();
+  for (const token of own.split(/\s+/)) {
+    const colon = token.indexOf(':');
+    if (colon <= 0) continue;
+    const key = token.slice(0, colon);
+    if (!OWN_KEYS.has(key)) continue;
+    if (fields.has(key)) return null; // ss prints each once: a second one is not ss's
+    fields.set(key, token.slice(colon + 1));
+  }
+  return fields;
+}
+
+/**
+ * One line of ss output as a listening socket, or null. `family` is the family the ss call
+ * asked for (`-4` / `-6`); without it a `*` address cannot be placed and the line is null.
+ */
+export function parseSsLine(line: string, defaultProtocol: Protocol, family?: Family): RawSocket | null {
+  let protocol = defaultProtocol;
+  let token = nextToken(line, 0);
+  if (token?.text === 'tcp' || token?.text === 'udp') {
+    protocol = token.text;
+    token = nextToken(line, token.end);
+  }
+  if (token !== null && STATE_RE.test(token.text)) {
+    if (!LISTEN_STATES.has(token.text)) return null; // some other state: not a listener
+    token = nextToken(line, token.end);
   }
   // Recv-Q and Send-Q, then local and peer.
-  if (!/^\d+$/.test(tokens[i] ?? '') || !/^\d+$/.test(tokens[i + 1] ?? '')) return null;
-  const local = tokens[i + 2] ?? '';
-  const peer = tokens[i + 3] ?? '';
-  if (!PEER_RE.test(peer)) return null;
-  const extras = new Map<string, string>();
-  for (const t of tokens.slice(i + 4)) {
-    const c = t.indexOf(':');
-    if (c > 0) extras.set(t.slice(0, c), t.slice(c + 1));
-  }
-  const inode = Number(extras.get('ino') ?? 0); // without -e there is no inode: 0 means unknown
-  const uid = Number(extras.get('uid') ?? 0); // ss prints uid only when it is not 0
-  const v6onlyText = extras.get('v6only');
-  if (!Number.isSafeInteger(inode) || inode < 0 || !Number.isSafeInteger(uid) || uid < 0) return null;
-  const v6only = v6onlyText === '1' ? true : v6onlyText === '0' ? false : null;
+  const sendQ = token && /^\d+$/.test(token.text) ? nextToken(line, token.end) : null;
+  const local = sendQ && /^\d+$/.test(sendQ.text) ? nextToken(line, sendQ.end) : null;
+  const peer = local ? nextToken(line, local.end) : null;
+  if (local === null || peer === null || !PEER_RE.test(peer.text)) return null;
 
-  let address: string;
-  let family: 4 | 6;
-  let port: number;
-  let dualStack: boolean | null | undefined;
-  const star = /^\*(?:%[^\s:]+)?:(\d{1,5})$/.exec(local);
-  if (star) {
-    port = Number(star[1]);
-    // `*` is ss's way of saying "IPv6 wildcard, accepts IPv4 too"; old ss printed it for 0.0.0.0.
-    if (v6onlyText !== undefined) {
-      address = '::';
-      family = 6;
-      dualStack = v6only === false;
-    } else {
-      address = '0.0.0.0';
-      family = 4;
-    }
-  } else {
-    const m = ADDR_PORT_RE.exec(local);
-    if (!m) return null;
-    const parsed = canonical(m[1] ?? m[2] ?? '');
-    if (parsed === null || (m[1] !== undefined && parsed.family !== 6)) return null;
-    ({ address, family } = parsed);
-    port = Number(m[3]);
-  }
-  if (port > 65535) return null;
-  const socket: RawSocket = { protocol, family, address, port, inode, uid, v6only: family === 6 ? v6only : null };
-  if (dualStack !== undefined) socket.dualStack = dualStack;
-  return socket;
+  const fields = ownFields(line.slice(peer.end));
+  if (fields === null) return null;
+  // Without -e there is no inode (0: unknown); ss prints uid only when it is not 0.
+  const inode = fields.has('ino') ? safeDecimal(fields.get('ino')) : 0;
+  const uid = fields.has('uid') ? safeDecimal(fields.get('uid')) : 0;
+  if (inode === null || uid === null) return null;
+
+  const address = localAddress(local.text, family);
+  if (address === null || address.port > 65535) return null;
+  const v6onlyText = address.family === 6 ? V6ONLY_SUFFIX_RE.exec(line)?.[1] : undefined;
+  return {
+    protocol,
+    family: address.family,
+    address: address.address,
+    port: address.port,
+    inode,
+    uid,
+    v6only: v6onlyText === '1' ? true : v6onlyText === '0' ? false : null,
+    interface: address.interface,
+  };
 }
 
-/** Parses the whole output of `ss -Hne …` (header lines are tolerated and skipped). */
-export function parseSs(text: string, defaultProtocol: Protocol): SsParse {
+function localAddress(
+  text: string,
+  asked: Family | undefined,
+): { address: string; family: Family; port: number; interface: string | null } | null {
+  const star = STAR_RE.exec(text);
+  if (star) {
+    if (asked === undefined) return null;
+    return { address: asked === 4 ? '0.0.0.0' : '::', family: asked, port: Number(star[2]), interface: star[1] ?? null };
+  }
+  const m = ADDR_PORT_RE.exec(text);
+  if (!m) return null;
+  const parsed = canonical(m[1] ?? m[2] ?? '');
+  if (parsed === null || (m[1] !== undefined && parsed.family !== 6)) return null;
+  if (asked !== undefined && parsed.family !== asked) return null;
+  return { ...parsed, port: Number(m[4]), interface: m[3] ?? null };
+}
+
+/**
+ * Parses the whole output of `ss -Hne …` (header lines are tolerated and skipped).
+ * Pass `family` when the call asked for one family only: see {@link parseSsLine}.
+ */
+export function parseSs(text: string, defaultProtocol: Protocol, family?: Family): SsParse {
   const out: SsParse = { sockets: [], skipped: 0 };
   for (const line of text.split('\n')) {
     if (line.trim() === '' || /^\s*(Netid|State|Recv-Q)\b/.test(line)) continue;
-    const s = parseSsLine(line, defaultProtocol);
+    const s = parseSsLine(line, defaultProtocol, family);
     if (s) out.sockets.push(s);
     else out.skipped++;
   }

@@ -2,13 +2,16 @@
  * The `procfs` source: /proc/<pid|self>/net/{tcp,tcp6,udp,udp6}, pure TypeScript.
  *
  * Cost matters here (see FACTS.md): every read() of a /proc/net file is a kernel walk
- * and returns at most about one page. TCP LISTEN rows always come first, so TCP files are
- * read page by page and reading stops at the first non-LISTEN row. UDP rows are in hash
- * order, so UDP files are read to the end. Files are opened afresh every scan (some
- * kernels refuse to seek them) and never read with readFileSync.
+ * and returns at most about one page. Since Linux 4.4 the kernel prints the listening hash
+ * (LISTEN rows only) before the established hash, so TCP files are read page by page and
+ * reading stops at the first non-LISTEN row. Before 4.4 each listener was followed by its
+ * pending connection requests (state 03, SYN_RECV): there, and wherever the release cannot
+ * be read, TCP files are read to the end. UDP rows are in hash order, so UDP files are
+ * always read to the end. Files are opened afresh every scan (some kernels refuse to seek
+ * them) and never read with readFileSync.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { endianness, release } from 'node:os';
 import type { Family, Protocol } from '../listener.js';
 import { PortwatchError } from '../errors.js';
 import { parseProcNet } from '../parse/proc-net.js';
@@ -24,8 +27,30 @@ const FILES: ReadonlyArray<{ file: string; protocol: Protocol; family: Family }>
   { file: 'udp6', protocol: 'udp', family: 6 },
 ];
 
-/** Reads one /proc/net file, stopping early for TCP. A missing file (no IPv6) is empty. */
-export function readProcNetFile(path: string, protocol: Protocol, family: Family, buf: Buffer, out: RawSocket[]): void {
+/**
+ * Whether this kernel's /proc/net/tcp lists every LISTEN row before any other row: from
+ * Linux 4.4 ("tcp/dccp: install syn_recv requests into ehash table") pending requests live
+ * in the established hash; before, they were printed right after their listener.
+ */
+export function tcpListenersComeFirst(kernelRelease: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!m) return false;
+  const major = Number(m[1]);
+  return major > 4 || (major === 4 && Number(m[2]) >= 4);
+}
+
+/**
+ * Reads one /proc/net file; with stopAtOther, stops after the page holding the first
+ * non-listening row. A missing file (no IPv6) is empty.
+ */
+export function readProcNetFile(
+  path: string,
+  protocol: Protocol,
+  family: Family,
+  buf: Buffer,
+  out: RawSocket[],
+  stopAtOther: boolean,
+): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -46,7 +71,7 @@ export function readProcNetFile(path: string, protocol: Protocol, family: Family
       pending = pending.slice(lastNl + 1);
       for (const socket of page.sockets) out.push(socket);
       // LISTEN rows all come before the first other row: the rest of the file is not needed.
-      if (protocol === 'tcp' && page.sawOther) return;
+      if (stopAtOther && page.sawOther) return;
     }
     for (const socket of parseProcNet(pending, protocol, family, LITTLE_ENDIAN).sockets) out.push(socket);
   } finally {
@@ -54,8 +79,10 @@ export function readProcNetFile(path: string, protocol: Protocol, family: Family
   }
 }
 
-export function createProcNetSource(procRoot = '/proc'): Source {
+/** `kernelRelease` (os.release() by default) decides whether TCP files may be cut short. */
+export function createProcNetSource(procRoot = '/proc', kernelRelease: string = release()): Source {
   const buf = Buffer.allocUnsafe(CHUNK);
+  const tcpStopsEarly = tcpListenersComeFirst(kernelRelease);
   return {
     name: 'procfs',
     async scan(target: ScanTarget): Promise<RawSocket[]> {
@@ -64,7 +91,7 @@ export function createProcNetSource(procRoot = '/proc'): Source {
       for (const { file, protocol, family } of FILES) {
         const path = `${procRoot}/${who}/net/${file}`;
         try {
-          readProcNetFile(path, protocol, family, buf, out);
+          readProcNetFile(path, protocol, family, buf, out, protocol === 'tcp' && tcpStopsEarly);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (target.netnsPid !== undefined && (code === 'ENOENT' || code === 'ESRCH')) {

@@ -5,11 +5,15 @@
  * The netlink socket is opened on the first scan and kept until close(): a watcher scanning
  * every 100 ms then pays only for the four request/reply round trips. Any failure closes it,
  * and the next scan opens a fresh one.
+ *
+ * The kernel reports the device a socket is bound to by index; names come from the scanned
+ * namespace's /proc files, read only when a bound socket shows up (interface-names.ts).
  */
 import { endianness } from 'node:os';
 import { PortwatchError } from '../errors.js';
 import type { Family, Protocol } from '../listener.js';
 import { buildInetDiagRequest, parseInetDiagDump, TCP_LISTEN_STATES, UDP_UNCONNECTED_STATES } from '../parse/sock-diag.js';
+import { InterfaceNames } from './interface-names.js';
 import { loadSockDiagAddon } from './sock-diag-addon.js';
 import type { RawSocket, ScanTarget, Source } from './source.js';
 
@@ -46,6 +50,7 @@ export function createSockDiagSource(): Source | null {
   const dumps: readonly Dump[] = [dumpOf('tcp', 4), dumpOf('tcp', 6), dumpOf('udp', 4), dumpOf('udp', 6)];
   let open: { fd: number; netnsPid: number | undefined } | null = null;
   let seq = 0;
+  const interfaceNames = new InterfaceNames();
 
   const closeSocket = (): void => {
     if (open === null) return;
@@ -76,6 +81,7 @@ export function createSockDiagSource(): Source | null {
       const pid = target.netnsPid;
       validPid(pid);
       const fd = socketFor(pid);
+      const interfaceName = interfaceNames.resolverFor(pid === undefined ? 'self' : String(pid));
       const sockets: RawSocket[] = [];
       for (const dump of dumps) {
         seq = (seq + 1) >>> 0;
@@ -88,7 +94,7 @@ export function createSockDiagSource(): Source | null {
           closeSocket();
           throw scanError(e, dump, pid);
         }
-        const parsed = parseInetDiagDump(reply, dump.protocol);
+        const parsed = parseInetDiagDump(reply, dump.protocol, interfaceName);
         if (parsed.error !== null || !parsed.done) {
           closeSocket();
           const why = parsed.error !== null ? `kernel error ${parsed.error}` : 'reply ended before NLMSG_DONE';

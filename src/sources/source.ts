@@ -1,21 +1,6 @@
-import type { Family, Protocol } from '../listener.js';
+import type { RawSocket } from '../types.js';
 
-/** A listening socket exactly as a source reports it, before owners are attached. */
-export interface RawSocket {
-  protocol: Protocol;
-  family: Family;
-  address: string;
-  port: number;
-  inode: number;
-  uid: number;
-  /** IPV6_V6ONLY for IPv6 sockets when the source knows it; null otherwise. */
-  v6only: boolean | null;
-  /**
-   * For sources that can only say "this IPv6 wildcard socket is dual-stack" (ss prints `*`),
-   * the answer itself. Undefined means: derive it from family, address and v6only.
-   */
-  dualStack?: boolean | null;
-}
+export type { RawSocket };
 
 export type SourceName = 'sockdiag' | 'procfs' | 'ss';
 

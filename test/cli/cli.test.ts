@@ -37,6 +37,7 @@ describe('portwatch list', () => {
       'address',
       'port',
       'dualStack',
+      'interface',
       'inode',
       'uid',
       'netns',

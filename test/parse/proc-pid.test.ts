@@ -10,6 +10,9 @@ describe('parseStatPpid', () => {
   it('copes with a name holding spaces and parentheses', () => {
     expect(parseStatPpid('42 (my (odd) name) S 7 42 42 0 -1')).toBe(7);
   });
+  it('rejects a ppid beyond 2^53 - 1', () => {
+    expect(parseStatPpid('42 (x) S 99999999999999999999 42 42 0 -1')).toBeNull();
+  });
   it('returns null for junk and never throws', () => {
     expect(parseStatPpid('nothing')).toBeNull();
     fc.assert(fc.property(fc.string(), (s) => parseStatPpid(s) === null || Number.isInteger(parseStatPpid(s))));
@@ -20,7 +23,11 @@ describe('parseStatusUid', () => {
   it('reads the effective uid from a real /proc/<pid>/status', () => {
     expect(parseStatusUid(fixture('proc-pid/status'))).toBe(1000);
   });
+  it('rejects a uid beyond 2^53 - 1 rather than rounding it', () => {
+    expect(parseStatusUid('Uid:\t0\t99999999999999999999\t0\t0\n')).toBeNull();
+    expect(parseStatusUid('Uid:\t0\t4294967295\t0\t0\n')).toBe(4294967295);
+  });
   it('never throws', () => {
-    fc.assert(fc.property(fc.string(), (s) => parseStatusUid(s) === null || Number.isInteger(parseStatusUid(s))));
+    fc.assert(fc.property(fc.string(), (s) => parseStatusUid(s) === null || Number.isSafeInteger(parseStatusUid(s))));
   });
 });

@@ -26,6 +26,10 @@ const FIXTURES = [
   'udp4-unconnected',
   'udp4-all-states',
   'udp6-unconnected',
+  'tcp4-bound-devices',
+  'tcp6-bound-devices',
+  'udp4-bound-devices',
+  'udp6-bound-devices',
   'error-einval',
   'done-enoent',
 ] as const;
@@ -34,8 +38,17 @@ function protocolOf(name: string): 'tcp' | 'udp' {
   return name.startsWith('udp') ? 'udp' : 'tcp';
 }
 
-function sock(protocol: 'tcp' | 'udp', family: 4 | 6, address: string, port: number, inode: number, v6only: boolean | null): RawSocket {
-  return { protocol, family, address, port, inode, uid: 0, v6only };
+function sock(
+  protocol: 'tcp' | 'udp',
+  family: 4 | 6,
+  address: string,
+  port: number,
+  inode: number,
+  v6only: boolean | null,
+  device: string | null = null,
+  uid = 0,
+): RawSocket {
+  return { protocol, family, address, port, inode, uid, v6only, interface: device };
 }
 
 const TCP4_LISTENER = sock('tcp', 4, '127.0.0.1', 8080, 8979, null);
@@ -119,6 +132,57 @@ describe('parseInetDiagDump on captured kernel replies', () => {
     const backing = new Uint8Array(bytes.length + 5);
     backing.set(bytes, 5);
     expect(parseInetDiagDump(backing.subarray(5), 'tcp').sockets).toEqual([TCP4_LISTENER]);
+  });
+});
+
+describe('parseInetDiagDump: the device a socket is bound to (test/fixtures/capture-bound-sockets.py)', () => {
+  // Captured in a namespace where lo is index 1, pw1 index 2, pw0 index 3.
+  const names = new Map([
+    [1, 'lo'],
+    [2, 'pw1'],
+    [3, 'pw0'],
+  ]);
+  const nameOf = (index: number) => names.get(index) ?? null;
+
+  it('tcp4: SO_BINDTODEVICE lo on 0.0.0.0 is not "all interfaces"', () => {
+    expect(parseInetDiagDump(fixture('tcp4-bound-devices'), 'tcp', nameOf)).toEqual({
+      sockets: [
+        sock('tcp', 4, '127.0.0.1', 7001, 265790, null),
+        sock('tcp', 4, '127.0.0.1', 7003, 265803, null, null, 65534),
+        sock('tcp', 4, '0.0.0.0', 7002, 265791, null, 'lo'),
+      ],
+      skipped: 0,
+      done: true,
+      error: null,
+    });
+  });
+
+  it('tcp6: two fe80::1 listeners on one port are told apart by their device', () => {
+    expect(parseInetDiagDump(fixture('tcp6-bound-devices'), 'tcp', nameOf).sockets).toEqual([
+      sock('tcp', 6, 'fe80::1', 7006, 265795, true, 'pw1'),
+      sock('tcp', 6, 'fe80::1', 7006, 265794, true, 'pw0'),
+      sock('tcp', 6, '::', 7005, 265793, true),
+      sock('tcp', 6, '::', 7004, 265792, false),
+      sock('tcp', 6, '::', 7007, 265796, false, 'lo'),
+    ]);
+  });
+
+  it('udp4 and udp6', () => {
+    expect(parseInetDiagDump(fixture('udp4-bound-devices'), 'udp', nameOf).sockets).toEqual([
+      sock('udp', 4, '127.0.0.1', 7008, 265797, null),
+      sock('udp', 4, '0.0.0.0', 7009, 265798, null, 'lo'),
+    ]);
+    expect(parseInetDiagDump(fixture('udp6-bound-devices'), 'udp', nameOf).sockets).toEqual([
+      sock('udp', 6, '::', 7010, 265799, false),
+      sock('udp', 6, 'fe80::1', 7011, 265800, true, 'pw1'),
+    ]);
+  });
+
+  it('keeps the index, as iproute2 writes it, when the name is unknown', () => {
+    const devices = (lookup?: (index: number) => string | null) =>
+      parseInetDiagDump(fixture('tcp6-bound-devices'), 'tcp', lookup).sockets.map((s) => s.interface);
+    expect(devices()).toEqual(['if2', 'if3', null, null, 'if1']);
+    expect(devices(() => null)).toEqual(['if2', 'if3', null, null, 'if1']);
   });
 });
 

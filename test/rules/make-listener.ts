@@ -12,6 +12,7 @@ export function listener(overrides: Partial<Listener> = {}): Listener {
     address: '127.0.0.1',
     port: 3000,
     dualStack: false,
+    interface: null,
     inode: 1000,
     uid: 1000,
     netns: '4026531840',

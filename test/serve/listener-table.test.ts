@@ -8,6 +8,7 @@ const base: Listener = {
   address: '127.0.0.1',
   port: 3000,
   dualStack: false,
+  interface: null,
   inode: 1,
   uid: 0,
   netns: '1',

@@ -9,6 +9,7 @@ function l(address: string, port: number, extra: Partial<Listener & { http: stri
     address,
     port,
     dualStack: false,
+    interface: null,
     inode: Math.floor(Math.random() * 1e6),
     uid: 0,
     netns: '4026531840',

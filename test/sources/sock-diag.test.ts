@@ -134,6 +134,7 @@ describe('sockdiag source on real loopback sockets', () => {
         inode: expect.any(Number),
         uid: process.getuid!(),
         v6only: null,
+        interface: null,
       },
     ]);
     expect(found[0]!.inode).toBeGreaterThan(0);
@@ -260,7 +261,9 @@ sys.stdin.read()
     const ownNetns = readlinkSync('/proc/thread-self/ns/net');
     const sockets = await source.scan({ netnsPid: pid });
     expect(readlinkSync('/proc/thread-self/ns/net')).toBe(ownNetns);
-    expect(sockets).toEqual([{ protocol: 'tcp', family: 4, address: '127.0.0.1', port, inode: expect.any(Number), uid: 0, v6only: null }]);
+    expect(sockets).toEqual([
+      { protocol: 'tcp', family: 4, address: '127.0.0.1', port, inode: expect.any(Number), uid: 0, v6only: null, interface: null },
+    ]);
     // Our own namespace does not have it (unless the kernel reused the port number, which
     // is why the inode is compared too).
     const own = onPort(await source.scan({}), 'tcp', port);

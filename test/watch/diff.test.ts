@@ -15,6 +15,7 @@ const listener = (port: number, inode: number, address = '127.0.0.1'): Listener 
   address,
   port,
   dualStack: false,
+  interface: null,
   inode,
   uid: 0,
   netns: '1',
