@@ -2,9 +2,9 @@
  * `portwatch serve`: the live page, the HTTP API, the reverse proxy to the listening ports
  * and Prometheus metrics, in one process (src/serve/). Prints the URL it serves on stderr.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
+import { readAtMost, type AtMost } from '../owners/read-bounded.js';
 import { parseByteSize } from '../serve/byte-size.js';
 import { DEFAULT_EVENTS_FILE_MAX_BYTES } from '../serve/events-file.js';
 import { parseListenAddress } from '../serve/listen-address.js';
@@ -36,6 +36,9 @@ interface ServeCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOp
   maxBodyBytes: string;
 }
 
+/** A token is a line; 64 KiB is far more than any secret manager hands out. */
+export const TOKEN_FILE_MAX_BYTES = 64 * 1024;
+
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',')];
 
 function checkToken(token: string, from: string): string {
@@ -50,15 +53,22 @@ export function resolveToken(opts: { token?: string; tokenFile?: string }, env: 
     throw new PortwatchError('EUSAGE', '--token and --token-file cannot be used together');
   if (opts.token !== undefined) return checkToken(opts.token, '--token');
   if (opts.tokenFile !== undefined) {
-    let text: string;
+    let read: AtMost;
     try {
-      text = readFileSync(opts.tokenFile, 'utf8');
+      // Bounded by the read itself: /dev/zero or a FIFO would otherwise be read until memory runs out.
+      read = readAtMost(opts.tokenFile, TOKEN_FILE_MAX_BYTES);
     } catch (e) {
       throw new PortwatchError(
         'EUSAGE',
         `cannot read --token-file '${opts.tokenFile}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
+    if (read.more)
+      throw new PortwatchError(
+        'EUSAGE',
+        `--token-file '${opts.tokenFile}' is larger than ${TOKEN_FILE_MAX_BYTES / 1024} KiB: it should hold only the token`,
+      );
+    const text = read.bytes.toString('utf8');
     return checkToken(text.replace(/\r?\n$/, ''), `--token-file '${opts.tokenFile}'`);
   }
   const fromEnv = env.PORTWATCH_TOKEN;

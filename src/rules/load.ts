@@ -5,8 +5,9 @@
  * has one is used. No file is fine: the implicit rules (PORTWATCH_IGNORE, own listeners)
  * still apply.
  */
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { readAtMost, type AtMost } from '../owners/read-bounded.js';
 import { configUsageError } from './config-error.js';
 import { EMPTY_RULE_SET, parseConfigText, type RuleSet } from './config.js';
 import { createRules, type RuleBehaviour, type Rules } from './rules.js';
@@ -62,23 +63,15 @@ function reasonFor(e: NodeJS.ErrnoException): string {
 
 /** Reads and compiles a config file. Throws PortwatchError('EUSAGE', '<shown>: <reason>'). */
 export function readConfigFile(path: string, shown = path): RuleSet {
-  const fail = (reason: string): never => {
-    throw configUsageError(shown, reason);
-  };
-  let st: Stats | null = null;
+  // The read itself is bounded, not checked against a stat size: /dev/zero and a FIFO report 0.
+  let read: AtMost;
   try {
-    st = statSync(path);
+    read = readAtMost(path, CONFIG_MAX_BYTES);
   } catch (e) {
-    fail(reasonFor(e as NodeJS.ErrnoException));
+    throw configUsageError(shown, reasonFor(e as NodeJS.ErrnoException));
   }
-  if (st?.isDirectory()) fail('is a directory, not a config file');
-  if ((st?.size ?? 0) > CONFIG_MAX_BYTES) fail(`is larger than ${CONFIG_MAX_BYTES / 1024 / 1024} MiB`);
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    fail(reasonFor(e as NodeJS.ErrnoException));
-  }
+  if (read.more) throw configUsageError(shown, `is larger than ${CONFIG_MAX_BYTES / 1024 / 1024} MiB`);
+  const text = read.bytes.toString('utf8');
   return parseConfigText(text, shown);
 }
 

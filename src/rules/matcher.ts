@@ -8,8 +8,9 @@
  */
 import { BlockList, isIP } from 'node:net';
 import type { Listener, Protocol } from '../listener.js';
-import { parsePortSpec, portInRanges, type PortRange } from '../cli/parse-args.js';
+import { parsePortSpec, portInRanges, type PortRange } from '../ports.js';
 import { ConfigError, describeType, isPlainObject, unknownField } from './config-error.js';
+import { compilePattern, type Pattern } from './pattern.js';
 
 export const MATCHER_KEYS = ['port', 'protocol', 'address', 'process', 'command'] as const;
 
@@ -69,12 +70,12 @@ function compileAddresses(value: unknown, where: string): BlockList {
   return list;
 }
 
-export function compileRegex(value: unknown, where: string): RegExp {
+export function compileRegex(value: unknown, where: string): Pattern {
   if (typeof value !== 'string') throw new ConfigError(where, `expected a regular expression as a string, got ${describeType(value)}`);
   try {
-    return new RegExp(value);
+    return compilePattern(value);
   } catch (e) {
-    throw new ConfigError(where, `invalid regular expression: ${message(e).replace(/^Invalid regular expression: /, '')}`);
+    throw new ConfigError(where, message(e));
   }
 }
 

@@ -92,7 +92,7 @@ describe('bad config files: one line, naming the file, where and why', () => {
     ['bad-truncated.json', "invalid JSON at line 1, column 32: unexpected end of input: expected ']'"],
     ['bad-unknown-field.json', 'ignore[0].prot: unknown field (did you mean "port"?)'],
     ['bad-port.json', 'label[0].port: invalid port 70000: use a number from 1 to 65535'],
-    ['bad-regex.json', 'ignore[0].process: invalid regular expression: /(/: Unterminated group'],
+    ['bad-regex.json', "ignore[0].process: invalid regular expression '(': missing closing ): `(`"],
     ['bad-empty-rule.json', 'ignore[0]: matches every listener: say what to match with port, protocol, address, process, command'],
     ['bad-label-missing.json', 'label[0]: a label rule needs a "label"'],
     [
@@ -125,7 +125,7 @@ describe('bad config files: one line, naming the file, where and why', () => {
     [{ ignore: [{ command: 42 }] }, 'ignore[0].command: expected a regular expression as a string, got number 42'],
     [{ label: [{ port: 1, label: '' }] }, 'label[0].label: a label must not be empty'],
     [{ label: [{ port: 1, label: 'a\nb' }] }, 'label[0].label: a label must not contain control characters'],
-    [{ portsAttributes: { '(': {} } }, 'portsAttributes["("]: invalid regular expression: /(/: Unterminated group'],
+    [{ portsAttributes: { '(': {} } }, 'portsAttributes["("]: invalid regular expression \'(\': missing closing ): `(`'],
     [
       { portsAttributes: { '3000': 'App' } },
       'portsAttributes["3000"]: expected an object like { "label": "App", "onAutoForward": "notify" }, got "App"',
