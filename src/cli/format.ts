@@ -1,19 +1,28 @@
-/** How listeners and events look on a terminal or in a pipe. */
-import { formatHostPort } from '../parse/address.js';
-import type { Listener, PortEvent } from '../listener.js';
+/**
+ * How listeners and events look on a terminal or in a pipe. Every piece of text another
+ * process chose (its name, command line, a label from a config file) goes through
+ * escapeControl, so it can neither act on the terminal nor split a row; JSON keeps it exact.
+ */
+import { displayAddress, type Listener, type PortEvent } from '../listener.js';
 import type { ChangeEvent } from '../watch/watcher.js';
 import { labelEvent, withLabel, type LabelledListener, type LabelledPortEvent, type Rules } from '../rules/index.js';
+import { describeListener, type LabelOf } from '../text/describe.js';
+import { escapeControl } from '../text/escape.js';
+
+export { describeListener, type LabelOf };
 
 export interface Style {
   color: boolean;
-  /** Terminal width to cut lines at; undefined means never cut (pipes). */
+  /** Terminal width to cut lines at; undefined, 0 or NaN means never cut (pipes, ptys that report no size). */
   width: number | undefined;
 }
 
 /** Colours only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
 export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): Style {
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
-  return { color: Boolean(stream.isTTY) && !noColor, width: stream.isTTY ? stream.columns : undefined };
+  // Some CI runners and `script` give a pty 0 columns: that is "unknown", not "nothing fits".
+  const width = stream.isTTY && stream.columns > 0 ? stream.columns : undefined;
+  return { color: Boolean(stream.isTTY) && !noColor, width };
 }
 
 const CODES = { green: 32, red: 31, dim: 2, bold: 1 } as const;
@@ -22,16 +31,13 @@ function paint(style: Style, code: keyof typeof CODES, text: string): string {
 }
 
 export function endpoint(l: Listener): string {
-  return formatHostPort(l.address, l.port, l.family);
+  return displayAddress(l);
 }
 
 function cut(line: string, width: number | undefined): string {
-  if (width === undefined || line.length <= width) return line;
+  if (width === undefined || !(width > 0) || line.length <= width) return line;
   return width > 1 ? `${line.slice(0, width - 1)}…` : line.slice(0, width);
 }
-
-/** What a listener is called, if anything (rules' `label`). */
-export type LabelOf = (l: Listener) => string | null;
 
 /**
  * Fixed-width table: PROTO ADDRESS:PORT PID PROCESS [LABEL] COMMAND, each line cut to the
@@ -40,14 +46,16 @@ export type LabelOf = (l: Listener) => string | null;
 export function formatTable(listeners: readonly Listener[], style: Style, labelOf?: LabelOf): string {
   const labels = listeners.map((l) => labelOf?.(l) ?? null);
   const withLabels = labels.some((l) => l !== null);
-  const rows = listeners.map((l, i) => [
-    l.family === 6 ? `${l.protocol}6` : l.protocol,
-    endpoint(l),
-    l.process ? String(l.process.pid) : '-',
-    l.process?.name ?? '-',
-    ...(withLabels ? [labels[i] ?? '-'] : []),
-    l.process?.command ?? '',
-  ]);
+  const rows = listeners.map((l, i) =>
+    [
+      l.family === 6 ? `${l.protocol}6` : l.protocol,
+      endpoint(l),
+      l.process ? String(l.process.pid) : '-',
+      l.process?.name ?? '-',
+      ...(withLabels ? [labels[i] ?? '-'] : []),
+      l.process?.command ?? '',
+    ].map(escapeControl),
+  );
   const header = ['PROTO', 'ADDRESS:PORT', 'PID', 'PROCESS', ...(withLabels ? ['LABEL'] : []), 'COMMAND'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
@@ -71,18 +79,10 @@ export function formatEvent(e: PortEvent, style: Style, labelOf?: LabelOf): stri
   const l = e.listener;
   const sign = e.type === 'open' ? paint(style, 'green', '+') : paint(style, 'red', '-');
   const proto = (l.family === 6 ? `${l.protocol}6` : l.protocol).padEnd(4);
-  const owner = l.process ? `${l.process.pid} ${l.process.name}` : '-';
+  const owner = l.process ? `${l.process.pid} ${escapeControl(l.process.name)}` : '-';
   const label = labelOf?.(l) ?? null;
-  const text = `${clock(e.time)} ${sign} ${proto} ${endpoint(l).padEnd(21)} ${owner}${label === null ? '' : ` [${label}]`}`;
+  const text = `${clock(e.time)} ${sign} ${proto} ${escapeControl(endpoint(l)).padEnd(21)} ${owner}${label === null ? '' : ` [${escapeControl(label)}]`}`;
   return style.color ? text : cut(text, style.width);
-}
-
-/** `tcp 127.0.0.1:5173 node (pid 123) [Vite]`: one listener in a sentence. */
-export function describeListener(l: Listener, labelOf?: LabelOf): string {
-  const proto = l.family === 6 ? `${l.protocol}6` : l.protocol;
-  const owner = l.process ? ` ${l.process.name} (pid ${l.process.pid})` : ' (process unknown)';
-  const label = labelOf?.(l) ?? null;
-  return `${proto} ${endpoint(l)}${owner}${label === null ? '' : ` [${label}]`}`;
 }
 
 /**

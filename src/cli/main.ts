@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
+import { guardOutput } from './output-guard.js';
 import { registerRun } from './run-command.js';
 import { registerServe } from './serve-command.js';
 import { registerWait } from './wait-command.js';
@@ -79,4 +80,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+guardOutput();
 process.exitCode = await main(process.argv);

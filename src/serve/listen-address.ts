@@ -45,6 +45,9 @@ export function parseListenAddress(text: string): ListenAddress {
   if (isIP(host) === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) {
     throw bad(`'${host}' is not an IP address or host name`);
   }
+  // A lone word is more likely a mistyped port than a host name (which would then be refused for want of a token).
+  if (colon < 0 && isIP(host) === 0 && host.toLowerCase() !== 'localhost')
+    throw bad(`use HOST:PORT, [IPv6]:PORT or PORT (a host name needs its port, e.g. ${host}:${DEFAULT_SERVE_PORT})`);
   return { host, port: colon < 0 ? DEFAULT_SERVE_PORT : parseServePort(t.slice(colon + 1), text) };
 }
 
