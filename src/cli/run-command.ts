@@ -22,6 +22,7 @@ interface RunCliOptions extends RawRulesOptions {
   readyExec?: string;
   exitWithReadyExec?: boolean;
   timeout?: string;
+  grace: string;
   events?: string;
   hints: boolean;
   interval?: string;
@@ -82,6 +83,7 @@ export function registerRun(program: Command): void {
     .option('--ready-exec <command>', "then run this command (quoted; {port}, {host}, {url}, {pid} are filled in), e.g. 'xdg-open {url}'")
     .option('--exit-with-ready-exec', 'when the --ready-exec command ends, stop COMMAND and exit with its status (start-server-and-test)')
     .option('--timeout <duration>', 'if --ready does not hold within DURATION, stop COMMAND and exit 1')
+    .option('--grace <duration>', "when portwatch stops COMMAND's tree, time between SIGTERM and SIGKILL", '5s')
     .option(
       '--events <file>',
       "write NDJSON events to FILE instead of lines on stderr; '-' for stdout (COMMAND's stdout then goes to stderr)",
@@ -102,6 +104,7 @@ export function registerRun(program: Command): void {
         throw new PortwatchError('EUSAGE', '--timeout needs --ready (it bounds the wait for readiness)');
       if (opts.exitWithReadyExec && readyExec === null) throw new PortwatchError('EUSAGE', '--exit-with-ready-exec needs --ready-exec');
       const timeoutMs = opts.timeout === undefined ? null : parseDuration(opts.timeout, 'timeout');
+      const stopGraceMs = parseDuration(opts.grace, 'grace');
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       if (interval !== undefined && interval < 10)
         throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
@@ -110,7 +113,7 @@ export function registerRun(program: Command): void {
       const sink = opts.events === undefined ? null : openEvents(opts.events);
 
       const report = (e: RunEvent): void => {
-        if (sink === null || e.type === 'timeout') {
+        if (sink === null || e.type === 'timeout' || e.type === 'still-running') {
           const line = formatRunEvent(e, command, rules.label);
           if (line !== null) process.stderr.write(`${line}\n`);
         }
@@ -136,6 +139,7 @@ export function registerRun(program: Command): void {
         readyExec,
         exitWithReadyExec: opts.exitWithReadyExec ?? false,
         timeoutMs,
+        stopGraceMs,
         hints: opts.hints,
         childStdout: opts.events === '-' ? 'stderr' : 'stdout',
         report,

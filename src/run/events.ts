@@ -3,7 +3,8 @@
  * stderr. PortEvents (`open`/`close`) keep the library's shape; the rest are run's own.
  */
 import type { Listener, PortEvent } from '../listener.js';
-import { describeListener, type LabelOf } from '../cli/format.js';
+import { describeListener, type LabelOf } from '../text/describe.js';
+import { escapeControl } from '../text/escape.js';
 
 export type RunEvent =
   | PortEvent
@@ -13,6 +14,8 @@ export type RunEvent =
   | { type: 'orphan'; time: string; listener: Listener }
   /** --timeout passed before --ready held; COMMAND is being stopped. */
   | { type: 'timeout'; time: string; message: string }
+  /** A process of the tree was still there after SIGTERM, the grace period and SIGKILL. */
+  | { type: 'still-running'; time: string; pid: number; name: string }
   /** The --ready-exec command ended. */
   | { type: 'ready-exec'; time: string; command: string[]; code: number | null; signal: string | null }
   /** COMMAND ended; portwatch exits with this status. */
@@ -37,6 +40,8 @@ export function formatRunEvent(e: RunEvent, commandName: string, labelOf?: Label
       return `portwatch: still listening after ${commandName} exited: ${describeListener(e.listener, labelOf)}`;
     case 'timeout':
       return `portwatch: ${e.message}`;
+    case 'still-running':
+      return `portwatch: still running after stop: pid ${e.pid} (${escapeControl(e.name)})`;
     case 'ready-exec':
       if (e.code === 0) return null;
       return `portwatch: --ready-exec ${quoteWords(e.command)} ${e.signal !== null ? `was killed by ${e.signal}` : `exited with code ${e.code}`}`;

@@ -26,6 +26,11 @@ export class ProcessTree {
     this.rootStart = reader.stat(rootPid)?.startTime ?? null;
   }
 
+  /** The processes placed in the tree so far (the root aside), so that stopping it finds them too. */
+  placed(): { pid: number; startTime: string }[] {
+    return [...this.memo].filter(([, m]) => m.member).map(([pid, m]) => ({ pid, startTime: m.startTime }));
+  }
+
   /** Is `pid` the root or one of its descendants? */
   contains(pid: number): boolean {
     const chain: { pid: number; startTime: string }[] = [];

@@ -4,7 +4,7 @@
  */
 import type { Listener } from '../listener.js';
 import { PortwatchError } from '../errors.js';
-import { parsePortList } from '../cli/parse-args.js';
+import { parsePortList } from '../ports.js';
 import { isWildcard } from '../parse/address.js';
 
 export type ReadySpec = { kind: 'any' } | { kind: 'ports'; ports: number[] };

@@ -8,9 +8,12 @@
  *      reaches the child (or it carries the token), else never reported.
  *   4. URLs and "port N" in the child's output trigger an immediate rescan (and a few
  *      follow-ups while the hinted port has not appeared): the socket table stays the truth.
- *   5. SIGINT, SIGTERM and SIGHUP are forwarded to the child; its exit status becomes ours.
+ *   5. The child leads its own session and process group, so the whole tree can be
+ *      stopped; signals a terminal would have sent it are forwarded (signals.ts). Its exit
+ *      status becomes ours.
  *   6. When the child exits, one last scan; listeners its descendants still hold are
- *      reported as orphans.
+ *      reported as orphans. Then what is left of the tree is stopped (spawned-tree.ts),
+ *      and whatever survives even SIGKILL is named.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +28,8 @@ import { fillPlaceholders } from './command-line.js';
 import type { Reporter } from './events.js';
 import { ProcessTree, RUN_TOKEN_ENV } from './process-tree.js';
 import { describeReadySpec, listenerUrl, readyListeners, urlHost, type ReadySpec } from './ready.js';
+import { guardTrees } from './signals.js';
+import { SpawnedTree } from './spawned-tree.js';
 import { HintScanner, type PortHint } from './url-hints.js';
 
 export interface RunOptions {
@@ -50,7 +55,7 @@ export interface RunOptions {
   warn: (message: string) => void;
   /** Scan failures (the watcher retries). */
   onScanError?: (error: Error) => void;
-  /** Time between SIGTERM and SIGKILL when portwatch stops a process (default 5 s). */
+  /** Time between SIGTERM and SIGKILL when portwatch stops a process tree (default 5 s). */
   stopGraceMs?: number;
   procReader?: ProcReader;
 }
@@ -62,7 +67,6 @@ export interface RunOutcome {
   signal: NodeJS.Signals | null;
 }
 
-export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Follow-up rescans after a hint, while the hinted port has not shown up (ms after the previous). */
 export const HINT_FOLLOW_UPS_MS = [100, 300, 1_000, 3_000] as const;
 /** How long to let the child's last output through once it has exited (pipes an orphan keeps open). */
@@ -80,19 +84,6 @@ function spawnFailure(command: string, e: NodeJS.ErrnoException): { message: str
   if (e.code === 'ENOENT') return { message: `${command}: command not found`, code: 127 };
   if (e.code === 'EACCES') return { message: `${command}: permission denied`, code: 126 };
   return { message: `${command}: cannot start: ${e.message}`, code: 126 };
-}
-
-/** Sends SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
-function stop(child: ChildProcess | null, graceMs: number): Promise<void> {
-  if (!alive(child)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 function exitOf(child: ChildProcess): Promise<RunOutcome> {
@@ -164,32 +155,38 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
   const piped = o.hints ?? true;
   const toStderr = o.childStdout === 'stderr';
   const stdio: StdioOptions = piped ? ['inherit', 'pipe', 'pipe'] : ['inherit', toStderr ? 2 : 'inherit', 'inherit'];
-  const child = spawn(o.command, o.args, { stdio, env: { ...process.env, [RUN_TOKEN_ENV]: token } });
-  if (child.pid !== undefined) tree = new ProcessTree(child.pid, reader, token);
+  // detached: its own session and process group, which can be signalled as one.
+  const child = spawn(o.command, o.args, { stdio, detached: true, env: { ...process.env, [RUN_TOKEN_ENV]: token } });
+  let commandTree: SpawnedTree | null = null;
+  let readyTree = null as SpawnedTree | null; // set in a callback: keep TS from narrowing it to null
+  let release = (): void => {};
+  if (child.pid !== undefined) {
+    const placed = new ProcessTree(child.pid, reader, token);
+    tree = placed;
+    commandTree = new SpawnedTree(child.pid, { group: true, token, known: () => placed.placed() });
+    const trees = [commandTree];
+    release = guardTrees(commandTree, () => (readyTree === null ? trees : [...trees, readyTree]));
+  }
   const started = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     child.once('spawn', () => resolve(null));
     child.once('error', (e) => resolve(e));
   });
-  if (started !== null) {
+  if (started !== null || commandTree === null) {
+    release();
     await watcher.close();
-    const failure = spawnFailure(o.command, started);
+    const failure = spawnFailure(o.command, started ?? new Error('no process id'));
     o.warn(failure.message);
     o.report({ type: 'exit', time: now(), code: failure.code, signal: null });
     return { code: failure.code, signal: null };
   }
   const childExit = exitOf(child);
-
-  // Signals go to the child; it decides when to stop.
-  const forward = (signal: NodeJS.Signals): void => {
-    if (alive(child)) child.kill(signal);
-  };
-  for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+  const command = commandTree;
+  const stopCommand = (): void => void command.stop(grace);
 
   // Reports.
   const hinted = new Set<number>(); // ports hinted at in the output that have not appeared yet
   let readyDone = false;
   let timedOut = false;
-  let readyChild: ChildProcess | null = null;
   let readyExecOutcome: RunOutcome | null = null;
   let timeoutTimer: NodeJS.Timeout | null = null;
 
@@ -209,21 +206,22 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
       PORTWATCH_READY_URL: listenerUrl(first),
       PORTWATCH_READY_PID: String(first.process?.pid ?? ''),
     };
+    // In our process group, as before: a terminal's Ctrl-C reaches it directly.
     const rc = spawn(cmd, args, { stdio: ['ignore', toStderr ? 2 : 'inherit', 'inherit'], env });
-    readyChild = rc;
+    if (rc.pid !== undefined) readyTree = new SpawnedTree(rc.pid, { group: false, token: null });
     rc.once('error', (e: NodeJS.ErrnoException) => {
       const failure = spawnFailure(cmd, e);
       o.warn(`--ready-exec ${failure.message}`);
       if (o.exitWithReadyExec) {
         readyExecOutcome = { code: failure.code, signal: null };
-        void stop(child, grace);
+        stopCommand();
       }
     });
     rc.once('exit', (code, signal) => {
       o.report({ type: 'ready-exec', time: now(), command: words, code, signal });
       if (o.exitWithReadyExec && readyExecOutcome === null) {
         readyExecOutcome = { code, signal };
-        void stop(child, grace);
+        stopCommand();
       }
     });
   };
@@ -313,14 +311,13 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
         time: now(),
         message: `timed out after ${took} waiting for ${o.command} to listen on ${describeReadySpec(spec)}`,
       });
-      void stop(child, grace);
+      stopCommand();
     }, ms);
   }
   checkReady(); // the tree may already listen (a failing first scan, then a good one)
 
   // The end.
   const exit = await childExit;
-  for (const s of FORWARDED_SIGNALS) process.off(s, forward);
   if (timeoutTimer) clearTimeout(timeoutTimer);
   if (followUp) clearTimeout(followUp);
   // Two rescans: the first may have been under way before the exit; the second surely was not.
@@ -329,7 +326,10 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
   const time = now();
   for (const listener of watcher.snapshot()) if (o.rules.filter(listener)) o.report({ type: 'orphan', time, listener });
   await watcher.close();
-  await stop(readyChild, grace);
+  // What is left of both trees; the handlers stay until then, so a second Ctrl-C can hurry it.
+  const survivors = (await Promise.all([command.stop(grace), readyTree?.stop(grace) ?? []])).flat();
+  for (const p of survivors) o.report({ type: 'still-running', time: now(), pid: p.pid, name: p.name });
+  release();
   if (piped) {
     await drained([child.stdout, child.stderr], OUTPUT_DRAIN_MS);
     child.stdout?.destroy();

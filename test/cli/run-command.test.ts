@@ -1,11 +1,13 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
-import { runCli } from '../helpers/cli.js';
+import { readProcEntry, readProcTable } from '../../src/run/proc-table.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
-import { FAMILY, grandchildren, isAlive, startRun, stopRuns, track } from '../run/run-cli.js';
+import { FAMILY, gone, grandchildren, isAlive, startRun, stopRuns, track } from '../run/run-cli.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -85,6 +87,54 @@ describe('portwatch run: exit status and signals pass through', () => {
     expect(isAlive(gc.pid)).toBe(false);
   });
 
+  it('forwards SIGWINCH and SIGQUIT too (the terminal no longer sends them to the command)', async () => {
+    const run = startRun(['run', '--interval', '50ms', '--', process.execPath, FAMILY, 'tree']);
+    const gc = await waitFor(() => grandchildren(run.stdout())[0], 'the grandchild to listen');
+    run.child.kill('SIGWINCH');
+    await waitFor(() => run.stdout().includes('child got SIGWINCH'), 'the resize to reach the command');
+    run.child.kill('SIGQUIT'); // kills child and grandchild (no handler): 128 + 3, as before
+    expect(await run.exited).toEqual({ code: 131, signal: null });
+    expect(gone(gc.pid)).toBe(true);
+  });
+
+  it('SIGTSTP (Ctrl-Z) stops the whole tree with portwatch; SIGCONT (fg) resumes it', async () => {
+    const run = startRun(['run', '--interval', '50ms', '--', process.execPath, FAMILY, 'tree']);
+    const gc = await waitFor(() => grandchildren(run.stdout())[0], 'the grandchild to listen');
+    const child = Number(/^child (\d+) started$/m.exec(run.stdout())?.[1]);
+    const pids = [run.child.pid as number, child, gc.pid];
+    const states = (): string => pids.map((p) => readProcEntry(p)?.state ?? '?').join('');
+    run.child.kill('SIGTSTP');
+    await waitFor(() => states() === 'TTT', 'portwatch, the child and the grandchild to be stopped');
+    run.child.kill('SIGCONT');
+    await waitFor(() => !states().includes('T'), 'all three to run again');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 42, signal: null });
+  });
+
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)(
+    'Ctrl-C in a real terminal reaches the command once, through portwatch (skipped without util-linux script)',
+    async () => {
+      const quote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
+      const line = ['exec', process.execPath, CLI, 'run', '--interval', '50ms', '--', process.execPath, FAMILY, 'tree']
+        .map(quote)
+        .join(' ');
+      // script gives the command a pty as its controlling terminal; what we write is typed on it.
+      const term = spawn('script', ['-qfec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      track(term.pid as number);
+      let out = '';
+      term.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => term.on('close', (code) => resolve(code)));
+      const gc = await waitFor(() => grandchildren(out)[0], 'the grandchild to listen');
+      for (const e of readProcTable()) if (e.ppid === term.pid) track(e.pid); // portwatch
+      await waitFor(() => out.includes(`127.0.0.1:${gc.port} node (pid ${gc.pid})`), 'the + line');
+      term.stdin.write('\x03');
+      expect(await exited).toBe(41);
+      expect(out.match(/child got SIGINT/g)).toHaveLength(1);
+      expect(gone(gc.pid)).toBe(true);
+      term.stdin.destroy();
+    },
+  );
+
   it('exits 127 when the command does not exist, 2 on usage errors', async () => {
     const missing = await runCli(['run', '--', 'portwatch-no-such-command']);
     expect(missing.code).toBe(127);
@@ -96,6 +146,7 @@ describe('portwatch run: exit status and signals pass through', () => {
       [['run', '--ready-exec', "echo 'open", '--', 'true'], /a single quote is not closed/],
       [['run', '--exit-with-ready-exec', '--', 'true'], /--exit-with-ready-exec needs --ready-exec/],
       [['run', '--events', '/nonexistent-dir/x', '--', 'true'], /--events \/nonexistent-dir\/x: cannot write: ENOENT/],
+      [['run', '--grace', 'soon', '--', 'true'], /invalid grace 'soon'/],
     ] as const) {
       const r = await runCli([...args]);
       expect(r.code, args.join(' ')).toBe(2);
@@ -130,14 +181,14 @@ describe('portwatch run: readiness', () => {
       '--ready',
       String(port),
       '--timeout',
-      '400ms',
+      '3s', // long enough for node to start and set up its handlers on a busy machine
       '--',
       process.execPath,
       FAMILY,
       'tree',
     ]);
     expect(await run.exited).toEqual({ code: 1, signal: null });
-    expect(run.stderr()).toContain(`portwatch: timed out after 400 ms waiting for ${process.execPath} to listen on port ${port}\n`);
+    expect(run.stderr()).toContain(`portwatch: timed out after 3 s waiting for ${process.execPath} to listen on port ${port}\n`);
     expect(run.stdout()).toContain('child got SIGTERM');
     expect(run.stderr()).not.toContain('ready:');
   });
@@ -169,12 +220,13 @@ describe('portwatch run: readiness', () => {
 });
 
 describe('portwatch run: orphans, hints, events, labels', () => {
-  it('names the listeners the orphaned descendants still hold when the command exits', async () => {
+  it('names the listeners the orphaned descendants still hold when the command exits, then stops them', async () => {
+    // The grandchild left the group (its own session) and lost its parent: found by the run's token.
     const run = startRun(['run', '--interval', '50ms', '--', process.execPath, FAMILY, 'orphan']);
     expect(await run.exited).toEqual({ code: 0, signal: null });
     const [gc] = grandchildren(run.stdout());
     if (!gc) throw new Error(`no grandchild in: ${run.stdout()}`);
-    expect(isAlive(gc.pid)).toBe(true);
+    expect(gone(gc.pid)).toBe(true);
     expect(run.stderr()).toContain(
       `portwatch: still listening after ${process.execPath} exited: tcp 127.0.0.1:${gc.port} node (pid ${gc.pid})\n`,
     );

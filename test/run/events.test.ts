@@ -21,6 +21,15 @@ describe('run lines on stderr', () => {
     );
   });
 
+  it('name what survived the stop, its name escaped', () => {
+    expect(formatRunEvent({ type: 'still-running', time, pid: 77, name: 'node' }, 'npm')).toBe(
+      'portwatch: still running after stop: pid 77 (node)',
+    );
+    expect(formatRunEvent({ type: 'still-running', time, pid: 77, name: 'a\u001b[2Jb\n' }, 'npm')).toBe(
+      'portwatch: still running after stop: pid 77 (a\\x1b[2Jb\\n)',
+    );
+  });
+
   it('say when the ready command failed, and nothing when it succeeded', () => {
     expect(formatRunEvent({ type: 'ready-exec', time, command: ['npm', 'test'], code: 0, signal: null }, 'x')).toBeNull();
     expect(formatRunEvent({ type: 'ready-exec', time, command: ['sh', '-c', 'exit 3'], code: 3, signal: null }, 'x')).toBe(

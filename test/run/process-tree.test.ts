@@ -55,6 +55,17 @@ describe('ProcessTree', () => {
     expect(tree.contains(50)).toBe(true);
   });
 
+  it('lists the members it placed, by pid and start time, for stopping the tree', () => {
+    const tree = new ProcessTree(30, table(base()));
+    expect(tree.placed()).toEqual([]);
+    tree.contains(50);
+    tree.contains(60);
+    expect(tree.placed()).toEqual([
+      { pid: 50, startTime: '50' },
+      { pid: 40, startTime: '40' },
+    ]);
+  });
+
   it('does not take a reused pid for a member', () => {
     const reader = table(base());
     const tree = new ProcessTree(30, reader);

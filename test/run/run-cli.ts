@@ -1,6 +1,7 @@
 /** `portwatch run` as a user runs it, with stdin to write to; every process is stopped by pid. */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readProcEntry } from '../../src/run/proc-table.js';
 import { startCli, type LiveCli } from '../helpers/cli.js';
 
 export const FAMILY = fileURLToPath(new URL('./family.mjs', import.meta.url));
@@ -29,6 +30,12 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Gone, or dead and not yet reaped (init here may be slow to reap): kill(pid, 0) counts a zombie as alive. */
+export function gone(pid: number): boolean {
+  const e = readProcEntry(pid);
+  return e === null || e.state === 'Z';
 }
 
 export async function stopRuns(): Promise<void> {
