@@ -7,6 +7,7 @@
 import { PortwatchError } from './errors.js';
 import type { Listener, Protocol } from './listener.js';
 import type { ScanOptions } from './scan.js';
+import type { Trigger, TriggerChoice } from './triggers/trigger.js';
 import { PortWatcher } from './watch/watcher.js';
 
 export interface WaitOptions extends ScanOptions {
@@ -17,6 +18,8 @@ export interface WaitOptions extends ScanOptions {
   signal?: AbortSignal;
   /** Fixed scan interval in ms (default: the watcher's own policy). */
   interval?: number;
+  /** When to look (default 'auto': kernel events through tracefs as root, polling otherwise). */
+  trigger?: TriggerChoice | Trigger;
 }
 
 function validatePorts(ports: number[]): void {
@@ -52,10 +55,16 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
       return;
     }
     let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     const finish = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      void watcher.close().then(outcome);
+      // Answer first: closing waits for a scan in flight (on a busy host the first one walks
+      // every /proc/<pid>/fd), which must not push the answer past the deadline.
+      outcome();
+      void watcher.close();
     };
     const onAbort = (): void => finish(() => reject(new PortwatchError('EABORTED', 'waiting was aborted')));
     const check = (): void => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PortwatchError } from '../src/errors.js';
+import type { Source } from '../src/sources/source.js';
 import { waitForPort } from '../src/wait.js';
 import { holdSockets, stopAll } from './helpers/processes.js';
 import { createServer, type Server } from 'node:net';
@@ -49,6 +50,27 @@ describe('waitForPort', () => {
     expect(err).toBeInstanceOf(PortwatchError);
     expect((err as PortwatchError).code).toBe('ETIMEOUT');
     expect((err as Error).message).toBe(`timed out after 300 ms waiting for tcp port ${missing}`);
+  });
+
+  it('answers at its deadline even while a slow scan is in flight (a cold /proc walk on a busy host)', async () => {
+    let scans = 0;
+    let release: () => void = () => {};
+    const slow: Source = {
+      name: 'procfs',
+      scan: async () => {
+        // The first scan is quick; the next one stalls until the test lets it go.
+        if (scans++ === 0) return [];
+        await new Promise<void>((r) => (release = r));
+        return [];
+      },
+    };
+    const started = Date.now();
+    const err = await waitForPort(await freePort(), { timeout: 300, interval: 20, trigger: 'poll', source: slow }).catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    release();
+    expect((err as PortwatchError).code).toBe('ETIMEOUT');
+    expect(scans).toBeGreaterThanOrEqual(2);
+    expect(elapsed).toBeLessThan(300 + 250);
   });
 
   it('stops on an AbortSignal', async () => {

@@ -9,11 +9,13 @@ import { PortwatchError } from '../errors.js';
 import { processExists } from '../namespaces.js';
 import { loadRules, type RuleBehaviour, type Rules } from '../rules/index.js';
 import { SOURCE_CHOICES, type ScanOptions, type SourceChoice } from '../scan.js';
+import { TRIGGER_CHOICES, type TriggerChoice } from '../triggers/trigger.js';
 import { parsePid, parsePortSpec, parseRegex, portInRanges } from './parse-args.js';
 
 export interface RawTargetOptions {
   netnsPid?: string;
   source: string;
+  trigger?: string;
   logLevel: string;
 }
 
@@ -58,6 +60,7 @@ export function addTargetOptions(cmd: Command): Command {
   return cmd
     .option('--netns-pid <pid>', 'read the network namespace of process PID (e.g. a container) from /proc/PID/net')
     .option('--source <name>', `how to read sockets: ${SOURCE_CHOICES.join(', ')}`, 'auto')
+    .option('--trigger <name>', 'when to look: auto (kernel events through tracefs as root, else polling), tracefs, poll', 'auto')
     .option('--log-level <level>', 'diagnostics on stderr: fatal, error, warn, info, debug, trace, silent', 'warn');
 }
 
@@ -70,11 +73,15 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--process <regex>', 'only listeners whose process name or command matches');
 }
 
-export function toScanOptions(raw: RawTargetOptions): ScanOptions {
+export function toScanOptions(raw: RawTargetOptions): ScanOptions & { trigger?: TriggerChoice } {
   if (!(SOURCE_CHOICES as readonly string[]).includes(raw.source)) {
     throw new PortwatchError('EUSAGE', `unknown source '${raw.source}': use one of ${SOURCE_CHOICES.join(', ')}`);
   }
-  const options: ScanOptions = { source: raw.source as SourceChoice };
+  if (raw.trigger !== undefined && !(TRIGGER_CHOICES as readonly string[]).includes(raw.trigger)) {
+    throw new PortwatchError('EUSAGE', `unknown trigger '${raw.trigger}': use one of ${TRIGGER_CHOICES.join(', ')}`);
+  }
+  const options: ScanOptions & { trigger?: TriggerChoice } = { source: raw.source as SourceChoice };
+  if (raw.trigger !== undefined) options.trigger = raw.trigger as TriggerChoice;
   if (raw.netnsPid !== undefined) {
     const pid = parsePid(raw.netnsPid);
     if (!processExists(pid)) throw new PortwatchError('EUSAGE', `--netns-pid ${pid}: no such process`);

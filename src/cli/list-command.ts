@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { detectContainer, netnsOf } from '../namespaces.js';
 import { scan } from '../scan.js';
+import { describeTrigger } from '../triggers/select.js';
 import {
   addFilterOptions,
   addRulesOptions,
@@ -45,8 +46,10 @@ export function registerList(program: Command): void {
         const c = detectContainer();
         const where = c.inContainer ? `in a container (${c.evidence})` : 'not in a container';
         const ns = scanOptions.netnsPid === undefined ? '' : ` of pid ${scanOptions.netnsPid}`;
+        const trigger = describeTrigger(scanOptions.trigger);
+        const why = trigger.fallback === null ? '' : ` (not tracefs: ${trigger.fallback})`;
         process.stderr.write(
-          `portwatch: ${listeners.length} listener(s) via ${result.source} in ${result.durationMs.toFixed(2)} ms; network namespace${ns} ${netnsOf(scanOptions.netnsPid) ?? 'unknown'}; ${where}\n`,
+          `portwatch: ${listeners.length} listener(s) via ${result.source} in ${result.durationMs.toFixed(2)} ms; network namespace${ns} ${netnsOf(scanOptions.netnsPid) ?? 'unknown'}; ${where}; watch would use trigger ${trigger.name}${why}\n`,
         );
         const hidden = result.listeners.filter((l) => filter(l) && !rules.filter(l)).length;
         process.stderr.write(`portwatch: rules: ${rules.describe()}; ${hidden} listener(s) hidden\n`);

@@ -16,6 +16,7 @@ import {
 } from './common-options.js';
 import { batchLine, formatEvent, formatTable, jsonEvent, styleFor } from './format.js';
 import { createLogger } from './logger.js';
+import { onOutputGone } from './output-guard.js';
 import { parseDuration } from './parse-args.js';
 
 interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
@@ -62,8 +63,12 @@ export function registerWatch(program: Command): void {
       watcher.on('ready', (listeners) => {
         if (!opts.json) write(formatTable(listeners, style, rules.label));
         const config = rules.file === null ? '' : ` (rules: ${rules.file})`;
-        process.stderr.write(`portwatch: watching ${listeners.length} listener(s) via ${watcher.source}${config}; Ctrl-C to stop\n`);
+        process.stderr.write(
+          `portwatch: watching ${listeners.length} listener(s) via ${watcher.source}, trigger ${watcher.trigger}${config}; Ctrl-C to stop\n`,
+        );
       });
+      if (watcher.triggerFallback !== null) log.info(`trigger: polling (not tracefs: ${watcher.triggerFallback})`);
+      if (log.isLevelEnabled('debug')) watcher.on('tick', (tick) => log.debug(tick, 'scan'));
       if (opts.batch) watcher.on('change', printBatch);
       else {
         watcher.on('close', print);
@@ -88,9 +93,7 @@ export function registerWatch(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
         // A reader that went away (`portwatch watch | head`) is a normal way to stop.
-        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EPIPE') stop();
-        });
+        onOutputGone(stop);
       });
       if (gone !== null) throw new PortwatchError('ESCAN', (gone as PortwatchError).message);
     });

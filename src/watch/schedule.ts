@@ -1,17 +1,23 @@
 /**
- * The interval policy: how long to wait before the next scan. By default the watcher
- * spends at most `cpuBudget` of one core, judged from what its ticks measurably cost,
- * never faster than `minMs` nor slower than `maxMs`. A failing scan backs off
- * exponentially (up to `maxMs`) and the first good scan resets it.
+ * The interval policy: how long to wait before the next scan on the timer. By default the
+ * watcher spends at most `cpuBudget` of one core on its periodic ticks, never faster than
+ * `minMs` nor slower than `maxMs`. A failing scan backs off exponentially (up to `maxMs`)
+ * and the first good scan resets it. Every trigger uses it: under polling it is the only
+ * clock; under tracefs it paces the safety net and the error back-off.
  *
- * A tick costs more than its scan: waking a Node process from a timer, diffing, emitting
- * and collecting garbage cost CPU too (~0.3 ms a tick on a small VM, more than a netlink
- * scan). So the cost of a tick is the measured cost of its scan plus the mean CPU the
- * process spent between the end of one scan and the start of the next over recent quiet
- * ticks (the watcher only reports gaps after ticks that changed nothing: what a change
- * causes is paid per change, like owner attribution), each gap capped at 3 ms: in a
- * library, a host program's own work is not the watcher's, and must not be able to slow
- * detection much.
+ * A tick is priced on the watcher's own work only: the scan, the diff and the events it
+ * emits, measured from the tick's start to its end. What the process does between ticks
+ * is never charged: in a library the host program's work is not the watcher's (a busy
+ * loop, serve's metrics, mcp's transport), and charging it would slow detection exactly
+ * when the host is busy. Within a tick nothing else runs on the main thread (a scan
+ * without an owner walk yields to microtasks only), so its wall time bounds the tick's
+ * CPU from above, and so does the process CPU; the smaller of the two drops both the
+ * other threads' CPU (GC helpers, the host's workers) and time the OS spent elsewhere.
+ *
+ * Not every tick is periodic: the first one (a cold start, the `ready` handlers) and any
+ * that walked /proc for owners are paid once per new listener, and are left out. The
+ * estimate is the median of recent periodic ticks, so one garbage collection that lands
+ * in a tick does not stall detection, and a lasting change shows within five ticks.
  */
 export interface SchedulePolicy {
   /** Fixed interval in ms; when set, the budget is not used (errors still back off). */
@@ -22,52 +28,69 @@ export interface SchedulePolicy {
   maxMs: number;
 }
 
-/**
- * 0.3 % of one core by default. Capped gaps (large garbage collections) and retried owner
- * walks keep part of the process's real cost out of the estimate (measured from outside,
- * an idle `portwatch watch` was charged 0.51-0.57 % at a 0.4 % budget and 0.44-0.47 % at
- * 0.3 %), so the budget leaves that margin under the 0.5 % target.
- */
+/** 0.3 % of one core: what the ticks themselves may cost. */
 export const DEFAULT_POLICY: SchedulePolicy = { cpuBudget: 0.003, minMs: 100, maxMs: 5_000 };
 
-const WAKE_WINDOW = 16;
-const WAKE_CAP_MS = 3;
+/** What the watcher read around one tick. */
+export interface TickReadings {
+  /** Process CPU time (user + system, ms) at the tick's start and at its end. */
+  cpuStartMs: number;
+  cpuEndMs: number;
+  /** Monotonic clock (ms) at the tick's start and at its end. */
+  wallStartMs: number;
+  wallEndMs: number;
+  /** The part of the tick spent finding owners of sockets not seen before (paid per new listener). */
+  attributionMs: number;
+  /** The source spawned a program (ss), whose CPU is not in ours: wall time bounds it. */
+  spawned: boolean;
+  /** False for ticks that are not periodic cost: the first scan, and scans that walked /proc for owners. */
+  periodic: boolean;
+}
+
+/** The CPU a tick cost the watcher itself, in ms. */
+export function ownTickCostMs(t: TickReadings): number {
+  const wall = t.wallEndMs - t.wallStartMs;
+  const own = t.spawned ? wall : Math.min(wall, t.cpuEndMs - t.cpuStartMs);
+  return Math.max(0, own - t.attributionMs);
+}
+
+const WINDOW = 9;
 
 export class Schedule {
-  private costMs: number | null = null;
+  private readonly costs: number[] = [];
   private failures = 0;
-  private readonly wakeCosts: number[] = [];
 
   constructor(private readonly policy: SchedulePolicy = DEFAULT_POLICY) {}
 
-  /** Records a successful scan that took `costMs` of work. */
-  succeeded(costMs: number): void {
+  /** Records a successful tick; returns the cost charged to the budget, or null when it was not periodic. */
+  record(tick: TickReadings): number | null {
     this.failures = 0;
-    // Exponentially weighted, so one slow scan (a cold cache, a busy machine) does not stall detection.
-    this.costMs = this.costMs === null ? costMs : this.costMs * 0.8 + costMs * 0.2;
+    if (!tick.periodic) return null;
+    const cost = ownTickCostMs(tick);
+    this.costs.push(cost);
+    if (this.costs.length > WINDOW) this.costs.shift();
+    return cost;
   }
 
   failed(): void {
     this.failures++;
   }
 
-  /** Records the CPU the process spent between the end of one scan and the start of the next. */
-  between(cpuMs: number): void {
-    this.wakeCosts.push(Math.min(Math.max(cpuMs, 0), WAKE_CAP_MS));
-    if (this.wakeCosts.length > WAKE_WINDOW) this.wakeCosts.shift();
-  }
-
-  /** Estimated CPU of one tick in ms: scan cost plus the rest of the tick. */
+  /** Estimated CPU of one periodic tick, in ms (0 before any was measured). */
   tickCostMs(): number {
-    const n = this.wakeCosts.length;
-    const wake = n === 0 ? 0 : this.wakeCosts.reduce((a, b) => a + b, 0) / n;
-    return (this.costMs ?? 0) + wake;
+    if (this.costs.length === 0) return 0;
+    const sorted = [...this.costs].sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)] as number;
   }
 
-  /** Milliseconds until the next scan. */
-  nextDelayMs(): number {
+  /**
+   * Milliseconds until the next scan on the timer. `atLeastMs` is a trigger's safety-net
+   * pace (tracefs: the kernel tells about changes, the timer only catches what it cannot);
+   * the ceiling still wins, and a fixed interval ignores it.
+   */
+  nextDelayMs(atLeastMs = 0): number {
     const { fixedMs, cpuBudget, minMs, maxMs } = this.policy;
-    const base = fixedMs ?? Math.min(maxMs, Math.max(minMs, this.tickCostMs() / cpuBudget));
+    const base = fixedMs ?? Math.min(maxMs, Math.max(minMs, this.tickCostMs() / cpuBudget, Math.min(atLeastMs, maxMs)));
     if (this.failures === 0) return base;
     return Math.min(Math.max(base, maxMs), base * 2 ** this.failures);
   }

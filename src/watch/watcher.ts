@@ -1,17 +1,25 @@
 /**
- * PortWatcher: owns time. It scans on a schedule, diffs by socket identity and tells:
- * `ready` once with the initial listeners, then `open`/`close` per change (closes first,
- * so a restart on the same port reads as close then open) and one `change` per scan that
- * changed anything. A failing scan is reported as `error` and retried with back-off; it
- * never throws into the host program.
+ * PortWatcher: owns time. It scans when its trigger hints (tracefs) and on a schedule, diffs
+ * by socket identity and tells: `ready` once with the initial listeners, then `open`/`close`
+ * per change (closes first, so a restart on the same port reads as close then open) and one
+ * `change` per scan that changed anything. A failing scan is reported as `error` and retried
+ * with back-off; it never throws into the host program.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { PortwatchError } from '../errors.js';
 import type { Listener, PortEvent } from '../listener.js';
-import { Scanner, type ScanOptions } from '../scan.js';
+import { Scanner } from '../scan.js';
+import { pollTrigger } from '../triggers/poll.js';
+import { startTrigger, type StartedTrigger } from '../triggers/select.js';
+import type { Hint } from '../triggers/trigger.js';
 import { diffListeners } from './diff.js';
-import { DEFAULT_POLICY, Schedule } from './schedule.js';
+import { eventIterator, type EventSink } from './event-iterator.js';
+import { policyFrom } from './options.js';
+import { Schedule } from './schedule.js';
+import type { PortWatcherEvents, TickEvent, TickReason, WatchOptions } from './watch-types.js';
+
+export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, WatchOptions } from './watch-types.js';
 
 /** CPU time this process has used, in ms (user + system). */
 function cpuMs(): number {
@@ -19,43 +27,8 @@ function cpuMs(): number {
   return (user + system) / 1000;
 }
 
-export interface ChangeEvent {
-  time: string;
-  opened: Listener[];
-  closed: Listener[];
-}
-
-export interface WatchOptions extends ScanOptions {
-  /** Fixed scan interval in ms. Without it the watcher keeps its CPU use under `cpuBudget`. */
-  interval?: number;
-  /** Fraction of one core the watcher may spend (default 0.003). */
-  cpuBudget?: number;
-  /** Bounds for the chosen interval (defaults 100 ms and 5 s). */
-  minInterval?: number;
-  maxInterval?: number;
-  /** Only these listeners are listed and announced. */
-  filter?: (listener: Listener) => boolean;
-  /** Stop when this signal aborts. */
-  signal?: AbortSignal;
-  /** Keep the Node.js process alive while watching (default false). */
-  persistent?: boolean;
-}
-
-/** Emitted after every successful scan: what it cost and what it saw (for metrics). */
-export interface ScanEvent {
-  source: string;
-  durationMs: number;
-  listeners: number;
-}
-
-export type PortWatcherEvents = {
-  ready: [listeners: Listener[]];
-  scan: [scan: ScanEvent];
-  open: [event: PortEvent];
-  close: [event: PortEvent];
-  change: [change: ChangeEvent];
-  error: [error: Error];
-};
+const MAX_HINTS = 16;
+const noTrigger: StartedTrigger = { trigger: pollTrigger, stop: () => Promise.resolve(), fallback: null };
 
 export class PortWatcher extends EventEmitter<PortWatcherEvents> implements AsyncIterable<PortEvent> {
   private readonly scanner: Scanner;
@@ -64,31 +37,25 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private readonly persistent: boolean;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort = (): void => void this.close();
+  private started: StartedTrigger = noTrigger;
   private current: Listener[] | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { handle: NodeJS.Timeout | NodeJS.Immediate; immediate: boolean } | null = null;
   private inFlight: Promise<void> | null = null;
   private closed = false;
-  /** rescan() was called while a scan was running: the next one starts as soon as it ends. */
-  private rescanRequested = false;
-  /** Process CPU time (ms) when the last scan ended: what follows until the next scan is tick overhead. */
-  private lastScanEndCpu: number | null = null;
-  /** Whether the last tick changed nothing and walked /proc for no owner. */
-  private lastTickQuiet = false;
+  /** A scan was asked for while one was running: the next one starts as soon as it ends. */
+  private pendingReason: TickReason | null = null;
+  private readonly hints: Hint[] = [];
   private closing: Promise<void> | null = null;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
   private rejectReady!: (e: Error) => void;
-  private readonly iterators = new Set<{ push(e: PortEvent | null): void }>();
+  private readonly iterators = new Set<EventSink>();
 
+  /** Throws PortwatchError: EUSAGE for a bad option, ESOURCE_UNAVAILABLE for a source or trigger that cannot work here. */
   constructor(options: WatchOptions = {}) {
     super();
+    this.schedule = new Schedule(policyFrom(options));
     this.scanner = new Scanner(options);
-    this.schedule = new Schedule({
-      ...(options.interval !== undefined ? { fixedMs: options.interval } : {}),
-      cpuBudget: options.cpuBudget ?? DEFAULT_POLICY.cpuBudget,
-      minMs: options.minInterval ?? DEFAULT_POLICY.minMs,
-      maxMs: options.maxInterval ?? DEFAULT_POLICY.maxMs,
-    });
     this.filter = options.filter ?? (() => true);
     this.persistent = options.persistent ?? false;
     this.signal = options.signal;
@@ -102,13 +69,34 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       this.rejectReady(new PortwatchError('EABORTED', 'the watcher was aborted before its first scan'));
       return;
     }
+    try {
+      // Before the first scan, so nothing that happens between it and the first hint is missed.
+      this.started = startTrigger(
+        options.trigger,
+        { hint: (h) => this.onHint(h), failed: (e) => this.onTriggerFailed(e) },
+        { customSource: typeof options.source === 'object' },
+      );
+    } catch (e) {
+      this.scanner.close();
+      throw e;
+    }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.arm(0);
+    this.arm(0, 'first');
   }
 
   /** Name of the source in use ('sockdiag', 'procfs', 'ss'). */
   get source(): string {
     return this.scanner.source.name;
+  }
+
+  /** Name of the trigger in use ('tracefs', 'poll'); 'poll' again if tracefs stopped working. */
+  get trigger(): string {
+    return this.started.trigger.name;
+  }
+
+  /** Why `auto` (or a trigger that failed) left the watcher polling; null otherwise. */
+  get triggerFallback(): string | null {
+    return this.started.fallback;
   }
 
   /** The listeners as of the last scan (empty before `ready`). */
@@ -127,14 +115,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
    * is running, the next one starts as soon as it ends). A no-op after close().
    */
   rescan(): void {
-    if (this.closed) return;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      this.arm(0);
-      return;
-    }
-    this.rescanRequested = true;
+    this.request('rescan');
   }
 
   /** Stops watching. Idempotent; no event is delivered after it resolves. */
@@ -142,102 +123,127 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     if (this.closing) return this.closing;
     this.closed = true;
     this.signal?.removeEventListener('abort', this.onAbort);
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.disarm();
     this.rejectReady(new PortwatchError('EABORTED', 'the watcher was closed before its first scan'));
     for (const it of this.iterators) it.push(null);
-    this.closing = (this.inFlight ?? Promise.resolve()).then(() => this.scanner.close());
+    const stopped = this.started.stop();
+    this.closing = Promise.all([this.inFlight, stopped]).then(() => this.scanner.close());
     return this.closing;
   }
 
   /** Yields open and close events until the watcher is closed. */
   [Symbol.asyncIterator](): AsyncIterator<PortEvent> {
-    const queue: PortEvent[] = [];
-    let wake: (() => void) | null = null;
-    let done = this.closed;
-    const sink = {
-      push: (e: PortEvent | null) => {
-        if (e === null) done = true;
-        else queue.push(e);
-        wake?.();
-        wake = null;
-      },
-    };
-    this.iterators.add(sink);
-    const finish = (): IteratorReturnResult<undefined> => {
-      this.iterators.delete(sink);
-      done = true;
-      return { done: true, value: undefined };
-    };
-    return {
-      next: async (): Promise<IteratorResult<PortEvent>> => {
-        for (;;) {
-          const e = queue.shift();
-          if (e) return { done: false, value: e };
-          if (done) return finish();
-          await new Promise<void>((r) => (wake = r));
-        }
-      },
-      return: async () => finish(),
-    };
+    return eventIterator(this.iterators, this.closed);
   }
 
-  private arm(delayMs: number): void {
+  private onHint(hint: Hint): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.inFlight = this.tick().finally(() => (this.inFlight = null));
-    }, delayMs);
-    if (!this.persistent) this.timer.unref();
+    if (this.hints.length < MAX_HINTS) this.hints.push(hint);
+    this.request('hint');
   }
 
-  private async tick(): Promise<void> {
-    const cpuStart = cpuMs();
-    // Only the gap after a quiet tick is periodic cost. After a change, the gap holds what
-    // the change caused (consumers' handlers, garbage from an owner walk): paid per change.
-    if (this.lastScanEndCpu !== null && this.lastTickQuiet) this.schedule.between(cpuStart - this.lastScanEndCpu);
-    this.lastTickQuiet = false;
-    const wallStart = performance.now();
+  private onTriggerFailed(error: Error): void {
+    if (this.closed) return;
+    const name = this.trigger;
+    this.started = { ...noTrigger, fallback: `${name} stopped: ${error.message}` };
+    this.report(new PortwatchError('ESCAN', `trigger '${name}' stopped, polling instead: ${error.message}`, { cause: error }));
+    this.request('rescan'); // whatever happened since the last event
+  }
+
+  /** At most one scan in flight and one pending, however many ask. */
+  private request(reason: TickReason): void {
+    if (this.closed) return;
+    if (this.timer === null) {
+      this.pendingReason ??= reason;
+      return;
+    }
+    if (this.timer.immediate) return; // already due
+    this.disarm();
+    this.arm(0, reason);
+  }
+
+  private arm(delayMs: number, reason: TickReason): void {
+    if (this.closed) return;
+    const run = (): void => {
+      this.timer = null;
+      this.inFlight = this.tick(reason).finally(() => (this.inFlight = null));
+    };
+    // setImmediate, not setTimeout(0): a hint's scan should not wait for the 1 ms timer floor.
+    const handle = delayMs <= 0 ? setImmediate(run) : setTimeout(run, delayMs);
+    if (!this.persistent) handle.unref();
+    this.timer = { handle, immediate: delayMs <= 0 };
+  }
+
+  private disarm(): void {
+    if (this.timer === null) return;
+    if (this.timer.immediate) clearImmediate(this.timer.handle as NodeJS.Immediate);
+    else clearTimeout(this.timer.handle as NodeJS.Timeout);
+    this.timer = null;
+  }
+
+  private async tick(reason: TickReason): Promise<void> {
+    const hints = this.hints.splice(0);
+    const cpuStartMs = cpuMs();
+    const wallStartMs = performance.now();
     const walksBefore = this.scanner.walks;
+    let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs'>;
     try {
       const result = await this.scanner.scan();
       if (this.closed) return;
-      // CPU for in-process sources; wall time covers a spawned ss, whose CPU is not ours to read.
-      const cpuEnd = cpuMs();
-      const spent = Math.max(cpuEnd - cpuStart, performance.now() - wallStart);
-      this.schedule.succeeded(Math.max(0, spent - result.attributionMs));
-      this.lastScanEndCpu = cpuEnd;
       const listeners = result.listeners.filter(this.filter);
-      this.emit('scan', { source: result.source, durationMs: result.durationMs, listeners: listeners.length });
-      const changed = this.apply(listeners);
-      this.lastTickQuiet = !changed && this.scanner.walks === walksBefore;
+      const trigger = this.trigger;
+      this.emit('scan', { source: result.source, trigger, reason, durationMs: result.durationMs, listeners: listeners.length });
+      const first = this.current === null;
+      this.apply(listeners);
+      const costMs = this.schedule.record({
+        cpuStartMs,
+        cpuEndMs: cpuMs(),
+        wallStartMs,
+        wallEndMs: performance.now(),
+        attributionMs: result.attributionMs,
+        // CPU of a spawned ss is not ours to read; its wall time bounds it.
+        spawned: result.source === 'ss',
+        periodic: !first && this.scanner.walks === walksBefore,
+      });
+      outcome = { error: null, listeners: listeners.length, scanMs: result.durationMs, costMs };
     } catch (e) {
       if (this.closed) return;
       this.schedule.failed();
-      // 'error' with no listener would throw; a watcher must never take its host down.
-      if (this.listenerCount('error') > 0) this.emit('error', e instanceof Error ? e : new Error(String(e)));
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.report(error);
+      outcome = { error: error.message, listeners: null, scanMs: null, costMs: null };
     }
-    const delay = this.rescanRequested ? 0 : this.schedule.nextDelayMs();
-    this.rescanRequested = false;
-    this.arm(delay);
+    const pending = this.pendingReason;
+    this.pendingReason = null;
+    const nextMs = pending !== null ? 0 : this.schedule.nextDelayMs(this.started.trigger.safetyNetMs ?? 0);
+    if (!this.closed && this.listenerCount('tick') > 0) {
+      const walks = this.scanner.walks - walksBefore;
+      const estimateMs = this.schedule.tickCostMs();
+      this.emit('tick', { reason, trigger: this.trigger, source: this.source, ...outcome, estimateMs, nextMs, walks, hints });
+    }
+    this.arm(nextMs, pending ?? 'timer');
   }
 
-  /** Diffs and emits; true when anything changed (or this was the first scan). */
-  private apply(next: Listener[]): boolean {
+  /** 'error' with no listener would throw; a watcher must never take its host down. */
+  private report(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  /** Diffs and emits. */
+  private apply(next: Listener[]): void {
     const previous = this.current;
     this.current = next;
     if (previous === null) {
       this.emit('ready', [...next]);
       this.resolveReady([...next]);
-      return true;
+      return;
     }
     const { opened, closed } = diffListeners(previous, next);
-    if (opened.length === 0 && closed.length === 0) return false;
+    if (opened.length === 0 && closed.length === 0) return;
     const time = new Date().toISOString();
     for (const listener of closed) this.deliver({ type: 'close', time, listener });
     for (const listener of opened) this.deliver({ type: 'open', time, listener });
     if (!this.closed) this.emit('change', { time, opened, closed });
-    return true;
   }
 
   private deliver(event: PortEvent): void {
@@ -247,7 +253,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   }
 }
 
-/** Starts watching the listening sockets. Throws PortwatchError for a bad source or pid. */
+/** Starts watching the listening sockets. Throws PortwatchError for a bad option, source, trigger or pid. */
 export function watch(options: WatchOptions = {}): PortWatcher {
   return new PortWatcher(options);
 }

@@ -44,7 +44,8 @@ function started(options: ConstructorParameters<typeof PortWatcher>[0]): PortWat
 describe('PortWatcher.rescan()', () => {
   it('sees a new listener at once, long before the next scheduled scan', async () => {
     const holder = await holdSockets([]);
-    const w = started({ interval: 600_000, filter: (l) => l.process?.pid === holder.pid });
+    // poll: with tracefs the kernel's own hint would find the listener first.
+    const w = started({ interval: 600_000, trigger: 'poll', filter: (l) => l.process?.pid === holder.pid });
     await w.whenReady();
     const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
     const opened = new Promise<number>((resolve) => w.once('open', (e) => resolve(e.listener.port)));

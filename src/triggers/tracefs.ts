@@ -1,0 +1,153 @@
+/**
+ * The tracefs trigger (root, Linux): the kernel says when a TCP socket enters or leaves
+ * LISTEN and when a bind() succeeds, ~0.3 ms after it happens, instead of us asking every
+ * 100 ms. One instance and one reader per process, however many subscribe: the first
+ * subscriber opens them, the last one out removes them.
+ */
+import type { Socket } from 'node:net';
+import { PortwatchError } from '../errors.js';
+import { LineSplitter, openTracePipe, parseTraceLine, pipeReaderUnavailableReason } from './trace-pipe.js';
+import {
+  createInstance,
+  ensureTracefs,
+  removeInstance,
+  removeInstanceNow,
+  sweepStaleInstances,
+  tracefsUnavailableReason,
+} from './tracefs-instance.js';
+import type { Trigger, TriggerSubscriber } from './trigger.js';
+
+/** UDP closes and sendto() auto-binds make no event: the timer still looks this often. */
+export const TRACEFS_SAFETY_NET_MS = 1_000;
+
+/** Why the tracefs trigger cannot work here, or null (no side effects). */
+export function tracefsTriggerUnavailableReason(): string | null {
+  return tracefsUnavailableReason() ?? pipeReaderUnavailableReason();
+}
+
+/** What this process's reader has seen since it started (for diagnostics and tests). */
+export interface TracefsStats {
+  /** Lines read from trace_pipe: what the kernel's filters let through. */
+  lines: number;
+  hints: number;
+}
+
+const stats: TracefsStats = { lines: 0, hints: 0 };
+
+export function tracefsStats(): TracefsStats {
+  return { ...stats };
+}
+
+class SharedReader {
+  readonly subscribers = new Set<TriggerSubscriber>();
+  private readonly lines = new LineSplitter();
+  private closed = false;
+  private socket!: Socket;
+
+  private constructor(readonly dir: string) {}
+
+  /** Sets everything up synchronously, so a subscriber knows at once whether it works. */
+  static open(): SharedReader {
+    const unavailable = pipeReaderUnavailableReason();
+    if (unavailable !== null) throw new Error(unavailable);
+    const root = ensureTracefs();
+    sweepStaleInstances(root);
+    const dir = createInstance(root);
+    const reader = new SharedReader(dir);
+    try {
+      reader.socket = openTracePipe(`${dir}/trace_pipe`, (chunk) => reader.onData(chunk));
+    } catch (e) {
+      removeInstanceNow(dir);
+      throw e;
+    }
+    reader.socket.on('error', (e) => reader.fail(e));
+    reader.socket.on('end', () => reader.fail(new Error('trace_pipe ended')));
+    return reader;
+  }
+
+  /** Closes the pipe (its fd is released at once) and removes the instance. */
+  close(): Promise<boolean> {
+    this.closed = true;
+    this.socket.destroy();
+    return removeInstance(this.dir);
+  }
+
+  /** For process exit: no promise will run any more, so only what can be done now. */
+  closeNow(): void {
+    this.closed = true;
+    this.socket.destroy();
+    removeInstanceNow(this.dir);
+  }
+
+  private onData(chunk: string): void {
+    for (const line of this.lines.push(chunk)) {
+      stats.lines++;
+      const hint = parseTraceLine(line);
+      if (hint === null) continue;
+      stats.hints++;
+      for (const s of this.subscribers) {
+        try {
+          s.hint(hint);
+        } catch {
+          // one subscriber's failure is not another's
+        }
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    if (shared === this) shared = null;
+    const subscribers = [...this.subscribers];
+    this.subscribers.clear();
+    void this.close();
+    for (const s of subscribers) s.failed(error);
+  }
+}
+
+let shared: SharedReader | null = null;
+let exitHookInstalled = false;
+
+/** A process that ends without closing its watchers (or calls process.exit()) still removes its instance. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    shared?.closeNow();
+    shared = null;
+  });
+}
+
+function acquire(subscriber: TriggerSubscriber): SharedReader {
+  if (shared === null) {
+    try {
+      shared = SharedReader.open();
+    } catch (e) {
+      throw new PortwatchError('ESOURCE_UNAVAILABLE', `trigger 'tracefs' is not available here: ${(e as Error).message}`, { cause: e });
+    }
+    installExitHook();
+  }
+  shared.subscribers.add(subscriber);
+  return shared;
+}
+
+async function release(reader: SharedReader, subscriber: TriggerSubscriber): Promise<void> {
+  if (!reader.subscribers.delete(subscriber) || reader.subscribers.size > 0) return;
+  if (shared === reader) shared = null;
+  await reader.close();
+}
+
+export const tracefsTrigger: Trigger = {
+  name: 'tracefs',
+  safetyNetMs: TRACEFS_SAFETY_NET_MS,
+  subscribe(subscriber) {
+    const reader = acquire(subscriber);
+    let done: Promise<void> | null = null;
+    return () => (done ??= release(reader, subscriber));
+  },
+};
+
+/** The directory of this process's instance while one is open (for diagnostics and tests). */
+export function tracefsInstanceDir(): string | null {
+  return shared?.dir ?? null;
+}

@@ -1,0 +1,65 @@
+/** --trigger on the commands, and what --log-level debug says about each scan. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, startCli, type LiveCli } from '../helpers/cli.js';
+import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { requireTracefs } from '../helpers/tracefs.js';
+
+const live: LiveCli[] = [];
+afterEach(async () => {
+  for (const c of live.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) process.kill(c.child.pid as number, 'SIGTERM');
+    await c.exited;
+  }
+  await stopAll();
+});
+
+function start(args: string[]): LiveCli {
+  const c = startCli(args);
+  live.push(c);
+  return c;
+}
+
+describe('--trigger', () => {
+  it.each([
+    [['watch', '--trigger', 'kernel'], "portwatch: unknown trigger 'kernel': use one of auto, tracefs, poll\n"],
+    [['list', '--trigger', ''], "portwatch: unknown trigger '': use one of auto, tracefs, poll\n"],
+    [['wait', '3000', '--interval', '0ms'], 'portwatch: interval must be a positive number of milliseconds, got 0\n'],
+  ])('%j: one line and status 2', async (args, line) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(line);
+  });
+
+  it('list --verbose says which trigger watch would use', async () => {
+    const r = await runCli(['list', '--verbose', '--trigger', 'poll']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/; watch would use trigger poll\n/);
+  });
+
+  it('watch --log-level debug prints each scan: source, trigger, cost, the chosen interval, owner walks', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const w = start(['watch', '--trigger', 'poll', '--log-level', 'debug', '--pid', String(holder.pid)]);
+    await waitFor(() => w.stderr().includes('"reason":"timer"'), 'a scan on the timer in the debug log');
+    expect(w.stderr()).toMatch(/^portwatch: watching 1 listener\(s\) via \w+, trigger poll; Ctrl-C to stop$/m);
+    const scans = w
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(scans[0]).toMatchObject({ msg: 'scan', reason: 'first', trigger: 'poll', costMs: null, error: null });
+    const timer = scans.find((s) => s.reason === 'timer');
+    expect(timer).toMatchObject({ msg: 'scan', trigger: 'poll', source: expect.any(String), walks: expect.any(Number) });
+    expect(timer?.nextMs).toBeGreaterThanOrEqual(100);
+    expect(typeof timer?.estimateMs).toBe('number');
+  });
+
+  it('watch --trigger tracefs reports a new listener from a kernel event', async (ctx) => {
+    requireTracefs(ctx);
+    const holder = await holdSockets([]);
+    const w = start(['watch', '--json', '--trigger', 'tracefs', '--log-level', 'debug', '--pid', String(holder.pid)]);
+    await waitFor(() => w.stderr().includes('trigger tracefs;'), 'the watcher to be ready');
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    await waitFor(() => w.stdout().includes(`"port":${port}`), 'the open line');
+    expect(w.stderr()).toMatch(new RegExp(`"reason":"hint".*"kind":"listen","port":${port}`));
+  });
+});
