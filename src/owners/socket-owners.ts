@@ -5,9 +5,11 @@
  * - it stops as soon as every wanted inode is found;
  * - every socket it passes on the way is remembered (inode → pid and fd), and a
  *   remembered owner is re-checked with one readlink before it is trusted;
- * - inodes no walk could find (another user's process without privileges, a process in
- *   another pid namespace) are looked for again only with back-off (1 s doubling to 60 s),
- *   never on every scan.
+ * - an inode a whole walk could not find (another user's process without privileges, a
+ *   process in another pid namespace) costs that one walk in the resolver's life: later it
+ *   is looked for only among processes no walk has read yet, with back-off (1 s doubling
+ *   to 60 s). On a host with 100k fds and one such socket, a full walk every back-off step
+ *   would cost more than everything else portwatch does.
  * Newest pids are walked first: a port that just opened most likely belongs to a process
  * that just started.
  */
@@ -37,14 +39,19 @@ function socketInode(link: string): number | null {
 }
 
 export interface SocketOwnersStats {
+  /** Walks over every process (each stops early once all it wants is found). */
   walks: number;
+  /** Looks, for sockets no walk found, at processes no walk had read. */
+  newProcessLooks: number;
   readlinks: number;
 }
 
 export class SocketOwners {
   private readonly remembered = new Map<number, Holder>();
   private readonly misses = new Map<number, Miss>();
-  readonly stats: SocketOwnersStats = { walks: 0, readlinks: 0 };
+  /** Pids whose fd table a walk has read (or was refused): the rest are "new" to us. */
+  private readonly looked = new Set<number>();
+  readonly stats: SocketOwnersStats = { walks: 0, newProcessLooks: 0, readlinks: 0 };
 
   constructor(
     private readonly procRoot = '/proc',
@@ -55,6 +62,7 @@ export class SocketOwners {
   async resolve(inodes: Iterable<number>): Promise<Map<number, number>> {
     const found = new Map<number, number>();
     const wanted = new Set<number>();
+    const retry = new Set<number>();
     const now = this.now();
     for (const inode of inodes) {
       const held = this.remembered.get(inode);
@@ -64,14 +72,19 @@ export class SocketOwners {
       }
       this.remembered.delete(inode);
       const miss = this.misses.get(inode);
-      if (miss && miss.retryAt > now) continue;
-      wanted.add(inode);
+      if (miss === undefined) wanted.add(inode);
+      else if (miss.retryAt <= now) retry.add(inode);
     }
     if (wanted.size > 0) {
-      // Only inodes due for a look go on the walk: one unfindable socket must not turn
-      // every later walk into a full one.
-      await this.walk(wanted, found);
+      await this.walk(wanted, found, () => true);
+      this.stats.walks++;
+      // Seen by a whole walk and not found: from now on only new processes are looked at.
       for (const inode of wanted) this.recordMiss(inode, now);
+    }
+    if (retry.size > 0) {
+      this.stats.newProcessLooks++;
+      await this.walk(retry, found, (pid) => !this.looked.has(pid));
+      for (const inode of retry) this.recordMiss(inode, now);
     }
     return found;
   }
@@ -101,9 +114,8 @@ export class SocketOwners {
     this.remembered.set(inode, holder);
   }
 
-  /** Walks /proc/<pid>/fd, newest pid first, deleting found inodes from `wanted`. */
-  private async walk(wanted: Set<number>, found: Map<number, number>): Promise<void> {
-    this.stats.walks++;
+  /** Walks /proc/<pid>/fd of the pids `include` takes, newest first, deleting found inodes from `wanted`. */
+  private async walk(wanted: Set<number>, found: Map<number, number>, include: (pid: number) => boolean): Promise<void> {
     let pids: number[];
     try {
       pids = readdirSync(this.procRoot)
@@ -113,8 +125,12 @@ export class SocketOwners {
     } catch {
       return;
     }
+    const alive = new Set(pids);
+    for (const pid of this.looked) if (!alive.has(pid)) this.looked.delete(pid);
     let sinceYield = 0;
     for (const pid of pids) {
+      if (!include(pid)) continue;
+      this.looked.add(pid);
       let fds: string[];
       try {
         fds = readdirSync(`${this.procRoot}/${pid}/fd`);
@@ -122,6 +138,11 @@ export class SocketOwners {
         continue; // gone, or not ours to look at (EACCES): attribution stays unknown
       }
       for (const fd of fds) {
+        // Yield inside a process too: one server may hold tens of thousands of fds.
+        if (++sinceYield >= YIELD_EVERY) {
+          sinceYield = 0;
+          await new Promise<void>((r) => setImmediate(r)); // keep the event loop responsive on big hosts
+        }
         let link: string;
         try {
           this.stats.readlinks++;
@@ -137,11 +158,6 @@ export class SocketOwners {
           this.misses.delete(inode);
           if (wanted.size === 0) return;
         }
-      }
-      sinceYield += fds.length;
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise<void>((r) => setImmediate(r)); // keep the event loop responsive on big hosts
       }
     }
   }

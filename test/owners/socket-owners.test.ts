@@ -1,9 +1,29 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SocketOwners } from '../../src/owners/socket-owners.js';
 import { scan } from '../../src/scan.js';
 import { holdSockets, stopAll } from '../helpers/processes.js';
 
-afterEach(stopAll);
+const fakeRoots: string[] = [];
+afterEach(async () => {
+  for (const d of fakeRoots.splice(0)) rmSync(d, { recursive: true, force: true });
+  await stopAll();
+});
+
+/** A /proc-shaped directory: `<pid>/fd/<n>` symlinks whose text is what readlink returns. */
+function fakeProc(): { root: string; hold(pid: number, fd: number, inode: number): void } {
+  const root = mkdtempSync(join(tmpdir(), 'portwatch-fakeproc-'));
+  fakeRoots.push(root);
+  return {
+    root,
+    hold(pid, fd, inode) {
+      mkdirSync(join(root, String(pid), 'fd'), { recursive: true });
+      symlinkSync(`socket:[${inode}]`, join(root, String(pid), 'fd', String(fd)));
+    },
+  };
+}
 
 async function inodesOf(pid: number): Promise<number[]> {
   const { listeners } = await scan({ source: 'procfs', owners: false });
@@ -42,10 +62,41 @@ describe('SocketOwners', () => {
     expect((await owners.resolve([inode as number])).has(inode as number)).toBe(false);
     expect(owners.stats.walks).toBe(2);
     clock += 10;
-    await owners.resolve([inode as number]); // within the back-off: no walk
-    expect(owners.stats.walks).toBe(2);
+    await owners.resolve([inode as number]); // within the back-off: no look at all
+    expect(owners.stats).toMatchObject({ walks: 2, newProcessLooks: 0 });
     clock += 1_000;
-    await owners.resolve([inode as number]); // back-off over: one more look
-    expect(owners.stats.walks).toBe(3);
+    await owners.resolve([inode as number]); // back-off over: a look at new processes only
+    expect(owners.stats).toMatchObject({ walks: 2, newProcessLooks: 1 });
+  });
+
+  it('a socket no walk can find costs one walk in its life; later only new processes are read', async () => {
+    const proc = fakeProc();
+    for (let pid = 100; pid < 150; pid++) proc.hold(pid, 3, 1_000 + pid);
+    let clock = 0;
+    const owners = new SocketOwners(proc.root, () => clock);
+    expect((await owners.resolve([555])).size).toBe(0);
+    expect(owners.stats.walks).toBe(1);
+    const readlinksAfterWalk = owners.stats.readlinks;
+    for (let i = 0; i < 20; i++) {
+      clock += 60_000;
+      expect((await owners.resolve([555])).size).toBe(0);
+    }
+    expect(owners.stats.walks).toBe(1);
+    expect(owners.stats.newProcessLooks).toBe(20);
+    expect(owners.stats.readlinks).toBe(readlinksAfterWalk); // nothing new to read
+    // A process that appears later holding it is found on the next look, without a walk.
+    proc.hold(7, 4, 555);
+    clock += 60_000;
+    expect((await owners.resolve([555])).get(555)).toBe(7);
+    expect(owners.stats.walks).toBe(1);
+    // Sockets the walk passed on its way are known without another walk.
+    expect((await owners.resolve([1_149])).get(1_149)).toBe(149);
+    expect(owners.stats.walks).toBe(1);
+    // A new socket is a new question: one walk, newest pid first, stopping when found.
+    proc.hold(300, 3, 9_999);
+    const before = owners.stats.readlinks;
+    expect((await owners.resolve([9_999])).get(9_999)).toBe(300);
+    expect(owners.stats.walks).toBe(2);
+    expect(owners.stats.readlinks - before).toBe(1);
   });
 });
