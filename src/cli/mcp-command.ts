@@ -1,7 +1,7 @@
 /**
  * portwatch mcp: a Model Context Protocol server on stdio (for coding agents). stdout
- * carries the protocol only; diagnostics go to stderr. Ends when stdin closes, or on
- * SIGINT/SIGTERM, with exit 0.
+ * carries the protocol only; diagnostics go to stderr. Ends when stdin closes, when
+ * stdout can no longer be written, or on SIGINT/SIGTERM, with exit 0.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -29,18 +29,23 @@ function version(): string {
 export function registerMcp(program: Command): void {
   const cmd = program
     .command('mcp')
-    .description('serve the Model Context Protocol on stdio: list_listening_ports, wait_for_port, get_port_events, who_owns_port');
+    .description(
+      'serve the Model Context Protocol on stdio: list_listening_ports, wait_for_port, get_port_events, who_owns_port; resource portwatch://listeners',
+    );
   addRulesOptions(addTargetOptions(cmd))
-    .option('--interval <duration>', 'scan every DURATION for get_port_events; default: adaptive')
+    .option(
+      '--interval <duration>',
+      'scan every DURATION (events, resource updates, wait_for_port); default: adaptive, waits look every 100ms',
+    )
     .action(async (opts: McpCliOptions) => {
       const log = createLogger(opts.logLevel);
       const scan = toScanOptions(opts);
       const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       // Loaded on use: the MCP SDK and zod cost every other command startup time and memory.
-      const [{ createPortwatchMcpServer }, { StdioServerTransport }] = await Promise.all([
+      const [{ createPortwatchMcpServer }, { BoundedStdioServerTransport }] = await Promise.all([
         import('../mcp/server.js'),
-        import('@modelcontextprotocol/sdk/server/stdio.js'),
+        import('../mcp/stdio-transport.js'),
       ]);
       const mcp = createPortwatchMcpServer({
         scan,
@@ -49,11 +54,10 @@ export function registerMcp(program: Command): void {
         ...(interval !== undefined ? { interval } : {}),
         onScanError: (err) => log.warn({ code: (err as PortwatchError).code }, `scan failed, retrying: ${err.message}`),
       });
-      const transport = new StdioServerTransport();
-      await mcp.server.connect(transport);
-      log.info(`portwatch mcp ready; ${rules.describe()}`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
+      // Ends on whichever comes first: stdin closed, a signal, or the transport closed (stdout gone).
+      let stop = (): void => {};
+      const stopped = new Promise<void>((resolve) => {
+        stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           process.stdin.off('end', stop);
@@ -65,6 +69,14 @@ export function registerMcp(program: Command): void {
         process.stdin.on('end', stop);
         process.stdin.on('close', stop);
       });
+      // The SDK's stdio transport shuts for good on a line over 10 MiB (and the process then
+      // ends with nothing said): this one drops such a line, answers an error and goes on.
+      const transport = new BoundedStdioServerTransport();
+      transport.onclose = () => stop();
+      mcp.server.server.onerror = (err) => log.warn(`mcp: ${err.message}`);
+      await mcp.server.connect(transport);
+      log.info(`portwatch mcp ready; ${rules.describe()}`);
+      await stopped;
       await mcp.server.close();
       await mcp.close();
       process.stdin.destroy();

@@ -2,3 +2,6 @@ export { createPortwatchMcpServer, MAX_WAIT_MS, MAX_EVENT_WAIT_MS } from './serv
 export type { PortwatchMcp, PortwatchMcpOptions } from './server.js';
 export { EventLog } from './event-log.js';
 export type { ReadResult } from './event-log.js';
+export { LISTENERS_URI } from './listeners-resource.js';
+export { BoundedStdioServerTransport, MAX_LINE_BYTES } from './stdio-transport.js';
+export type { BoundedStdioOptions } from './stdio-transport.js';

@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 
-export const protocolFilter = () => z.enum(['tcp', 'udp', 'any']);
 export const port = () => z.number().int().min(1).max(65535);
 
 export const processSchema = () =>
@@ -13,7 +12,8 @@ export const processSchema = () =>
     pid: z.number().int(),
     ppid: z.number().int().nullable(),
     name: z.string().describe('the kernel short name (/proc/PID/comm)'),
-    command: z.string().describe('command line, cut at 4 KiB'),
+    command: z.string().describe('command line; cut at 200 characters (ending in …) unless full_command is true'),
+    command_length: z.number().int().optional().describe('only when command was cut: the length of the whole command line'),
     uid: z.number().int().nullable(),
   });
 
@@ -23,6 +23,7 @@ const listenerFields = () => ({
   address: z.string().describe('canonical local address: 127.0.0.1, ::1, 0.0.0.0, :: …'),
   port: port(),
   dualStack: z.boolean().nullable(),
+  interface: z.string().nullable().describe('the device the socket is bound to (lo, eth0, if<index>); null when none or unknown'),
   inode: z.number().int(),
   uid: z.number().int(),
   netns: z.string().nullable(),
@@ -42,7 +43,10 @@ export const ownedListenerSchema = () =>
   z.object({
     ...listenerFields(),
     process: processSchema()
-      .extend({ cwd: z.string().nullable().describe("the process's working directory, when readable") })
+      .extend({
+        command: z.string().describe('the whole command line (as the kernel keeps it, up to 4 KiB)'),
+        cwd: z.string().nullable().describe("the process's working directory, when readable"),
+      })
       .nullable(),
     ignored: z.string().nullable().describe('why the rules hide this listener from lists and events, or null'),
   });

@@ -4,19 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { call, closeMcp, connectStdio as connect, type ListenerJson as L } from '../helpers/mcp-client.js';
 import { holdSockets, stopAll } from '../helpers/processes.js';
 
 const LISTEN_PY = fileURLToPath(new URL('../helpers/listen.py', import.meta.url));
 
-const clients: Client[] = [];
 const dirs: string[] = [];
 const extra: ChildProcess[] = [];
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await closeMcp();
   for (const p of extra.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   await stopAll();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -27,43 +25,6 @@ function tempDir(files: Record<string, string> = {}): string {
   dirs.push(d);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
   return d;
-}
-
-function stringEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-}
-
-/** The SDK's own client, over a real stdio transport, to `node dist/cli/main.js mcp`. */
-async function connect(args: string[] = [], cwd?: string): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, 'mcp', '--interval', '50ms', ...args],
-    env: stringEnv(),
-    stderr: 'inherit',
-    ...(cwd ? { cwd } : {}),
-  });
-  const client = new Client({ name: 'portwatch-test', version: '1.0.0' });
-  await client.connect(transport);
-  clients.push(client);
-  return client;
-}
-
-type Structured = Record<string, unknown>;
-interface L {
-  protocol: string;
-  address: string;
-  port: number;
-  label: string | null;
-  ignored?: string | null;
-  process: { pid: number; name: string; command: string; cwd?: string | null } | null;
-}
-
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<Structured> {
-  const r = await client.callTool({ name, arguments: args });
-  expect(r.isError ?? false, JSON.stringify(r.content)).toBe(false);
-  const text = (r.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
-  expect(JSON.parse(text.slice(text.indexOf('\n{') + 1))).toEqual(r.structuredContent); // the same, as text, for clients without structured content
-  return r.structuredContent as Structured;
 }
 
 describe('portwatch mcp: tools through the SDK client over stdio', () => {

@@ -1,0 +1,73 @@
+/**
+ * Results sized for a model's context: a command line can be 4 KiB and a host can have
+ * hundreds of listeners, so commands are cut unless asked for in full, and the text part
+ * is a summary table rather than the JSON a second time.
+ */
+import type { Listener, ProcessInfo } from '../listener.js';
+
+/** Command lines are cut at this many characters unless the caller asks for them whole. */
+export const COMMAND_CUT = 200;
+
+export type CompactProcess = ProcessInfo & { command_length?: number };
+
+/** The process with its command cut at COMMAND_CUT (ending in …, its whole length in command_length). */
+export function compactProcess<P extends ProcessInfo>(p: P, fullCommand: boolean): P & { command_length?: number } {
+  if (fullCommand || p.command.length <= COMMAND_CUT) return p;
+  return { ...p, command: `${p.command.slice(0, COMMAND_CUT)}…`, command_length: p.command.length };
+}
+
+export function compactListener<L extends Listener>(l: L, fullCommand: boolean): L {
+  return l.process === null ? l : { ...l, process: compactProcess(l.process, fullCommand) };
+}
+
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators and bidi overrides made
+ * visible: a command line or process name must not split a row or reorder the text.
+ */
+export function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** `127.0.0.1:80`, `[::1]:3000`, `[fe80::1%eth0]:8080`. */
+export function where(l: Pick<Listener, 'family' | 'address' | 'port'> & { interface?: string | null }): string {
+  const address = l.interface == null ? l.address : `${l.address}%${visible(l.interface)}`;
+  return l.family === 6 ? `[${address}]:${l.port}` : `${address}:${l.port}`;
+}
+
+/** One line: `tcp [::1]:3000 node (pid 12) [web]`. */
+export function short(l: Listener, label: string | null): string {
+  const who = l.process ? `${visible(l.process.name)} (pid ${l.process.pid})` : 'unknown process';
+  return `${l.protocol} ${where(l)} ${who}${label === null ? '' : ` [${visible(label)}]`}`;
+}
+
+/** Aligned columns; the last one is not padded. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The listeners as a table for the text part of a result (commands as given: cut or whole). */
+export function listenerTable(listeners: readonly (Listener & { label: string | null; ignored?: string | null })[]): string {
+  const withIgnored = listeners.some((l) => l.ignored != null);
+  const header = ['PROTO', 'ADDRESS', 'PID', 'PROCESS', 'LABEL', ...(withIgnored ? ['IGNORED'] : []), 'COMMAND'];
+  const rows = listeners.map((l) => [
+    l.protocol,
+    where(l),
+    l.process ? String(l.process.pid) : '-',
+    l.process ? visible(l.process.name) : '-',
+    l.label === null ? '-' : visible(l.label),
+    ...(withIgnored ? [l.ignored == null ? '-' : visible(l.ignored)] : []),
+    l.process ? visible(l.process.command) : '-',
+  ]);
+  return table(header, rows);
+}
