@@ -1,14 +1,18 @@
 /**
  * HTTP detection: one short request to a TCP listener, bounded in time and bytes, tells
  * whether it speaks HTTP, HTTPS (a TLS handshake succeeds after plain HTTP was refused), or
- * neither; and the page's <title> when it serves HTML at `/`. The parsing is pure.
+ * neither; and the page's <title> when it serves HTML at `/`. The parsing is pure. Which
+ * listeners are probed at all is probe-targets.ts's rule.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { HttpInfo } from './listener-table.js';
 
+export { NON_HTTP_PORTS, NON_HTTP_PROCESSES, shouldProbe } from './probe-targets.js';
+
 export const PROBE_TIMEOUT_MS = 1_000;
 export const PROBE_MAX_BYTES = 64 * 1024;
+export const PROBE_CLOSE_GRACE_MS = 500;
 const TITLE_MAX_CHARS = 200;
 
 export interface ProbeOptions {
@@ -16,6 +20,14 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Bytes read per attempt at most (default 64 KiB). */
   maxBytes?: number;
+  /**
+   * After the deadline, how long a server that has not closed the probe's connection gets
+   * to close it after our FIN before the connection is reset (default 500 ms). 0 resets at
+   * once: that also frees a server that never reads its sockets (a Node server otherwise
+   * never sees the FIN behind the unread request, and its server.close() waits for ever),
+   * but a Node server without an 'error' listener on its sockets dies of the ECONNRESET.
+   */
+  closeGraceMs?: number;
   /** Host header to send (default `localhost:<port>`). */
   hostHeader?: string;
   signal?: AbortSignal;
@@ -94,112 +106,141 @@ export function interpretResponse(buf: Buffer): { isHttp: boolean; title: string
 
 interface Exchange {
   data: Buffer;
+  /** TCP connected (plain), or the TLS handshake done (tls). */
   connected: boolean;
   timedOut: boolean;
 }
 
-/** Connects, sends `request`, reads until enough, the byte limit, the end, or the deadline. Never rejects. */
-function exchange(
-  open: () => Socket,
-  connectEvent: 'connect' | 'secureConnect',
-  request: string,
-  deadline: number,
-  maxBytes: number,
-  signal?: AbortSignal,
-): Promise<Exchange> {
+interface Attempt {
+  target: { host: string; port: number };
+  tls: boolean;
+  request: string;
+  deadline: number;
+  maxBytes: number;
+  closeGraceMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+const ignore = (): void => {};
+
+function resetConnection(raw: Socket, stream: Socket): void {
+  if (!raw.destroyed) raw.resetAndDestroy();
+  stream.destroy();
+}
+
+/**
+ * Ends a probe connection the server has not closed. A FIN first: a server that reads sees
+ * the end and closes cleanly. Only if it has not closed within `graceMs` (it never reads, or
+ * is stuck) is the connection reset, so that neither side is left holding it: our socket in
+ * FIN-WAIT-2, the server's in CLOSE-WAIT. Not a reset at once: a reset is an error on the
+ * server's socket, and a Node server without an 'error' listener on its sockets dies of it.
+ */
+function closeProbeSocket(raw: Socket, stream: Socket, peerEnded: boolean, graceMs: number, maxDiscard: number): void {
+  raw.on('error', ignore);
+  stream.on('error', ignore);
+  if (raw.destroyed) return;
+  if (peerEnded || raw.connecting) {
+    stream.destroy();
+    raw.destroy();
+    return;
+  }
+  if (graceMs <= 0) return resetConnection(raw, stream);
+  const timer = setTimeout(() => resetConnection(raw, stream), graceMs);
+  raw.once('close', () => clearTimeout(timer));
+  // Keep reading (and dropping) so the server's FIN is seen; a server that keeps sending is reset.
+  let discarded = 0;
+  stream.removeAllListeners('data');
+  stream.on('data', (d: Buffer) => {
+    discarded += d.length;
+    if (discarded > maxDiscard) {
+      clearTimeout(timer);
+      resetConnection(raw, stream);
+    }
+  });
+  stream.once('end', () => stream.destroy());
+  stream.end();
+}
+
+/** Connects, sends the request, reads until enough, the byte limit, the end, or the deadline. Never rejects. */
+function exchange(a: Attempt): Promise<Exchange> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let connected = false;
+    let peerEnded = false;
     let finished = false;
-    let socket: Socket | null = null;
+    let raw: Socket | null = null;
+    let stream: Socket | null = null;
     const finish = (timedOut: boolean): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket?.destroy();
+      a.signal?.removeEventListener('abort', onAbort);
+      if (raw && stream) closeProbeSocket(raw, stream, peerEnded, a.closeGraceMs, a.maxBytes);
       resolve({ data: Buffer.concat(chunks, size), connected, timedOut });
     };
     const onAbort = (): void => finish(true);
-    const timer = setTimeout(() => finish(true), Math.max(0, deadline - Date.now()));
-    if (signal?.aborted) return finish(true);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => finish(true), Math.max(0, a.deadline - Date.now()));
+    if (a.signal?.aborted) return finish(true);
+    a.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      socket = open();
+      raw = netConnect({ host: a.target.host, port: a.target.port });
+      // TLS over a socket of our own, so that the TCP connection itself can be reset.
+      stream = a.tls ? tlsConnect({ socket: raw, servername: 'localhost', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }) : raw;
     } catch {
+      raw?.destroy();
       return finish(false);
     }
-    socket.once(connectEvent, () => {
+    const s = stream;
+    s.once(a.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
-      socket?.write(request);
+      s.write(a.request);
     });
-    socket.on('data', (d: Buffer) => {
-      const take = d.subarray(0, maxBytes - size);
+    s.on('data', (d: Buffer) => {
+      const take = d.subarray(0, a.maxBytes - size);
       chunks.push(take);
       size += take.length;
-      if (size >= maxBytes || enough(Buffer.concat(chunks, size))) finish(false);
+      if (size >= a.maxBytes || enough(Buffer.concat(chunks, size))) finish(false);
     });
-    socket.once('end', () => finish(false));
-    socket.once('close', () => finish(false));
-    socket.once('error', () => finish(false));
+    s.once('end', () => {
+      peerEnded = true;
+      finish(false);
+    });
+    s.once('close', () => finish(false));
+    s.once('error', () => finish(false));
+    if (raw !== s) raw.once('error', () => finish(false));
   });
 }
 
 /**
  * Probes one TCP endpoint. Plain HTTP first; when that is answered with nothing, a reset or
- * a TLS record (a TLS server reading plain text), a TLS handshake decides `https`.
+ * a TLS record (a TLS server reading plain text), a TLS handshake decides `https`. Resolves
+ * by the deadline; a connection the server has not closed by then is ended in the
+ * background (see {@link ProbeOptions.closeGraceMs}).
  */
 export async function probeHttp(target: { host: string; port: number }, options: ProbeOptions = {}): Promise<HttpInfo> {
   const deadline = Date.now() + (options.timeoutMs ?? PROBE_TIMEOUT_MS);
-  const maxBytes = options.maxBytes ?? PROBE_MAX_BYTES;
   const host = options.hostHeader ?? `localhost:${target.port}`;
   const request =
     `GET / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: portwatch-probe\r\n` +
     'Accept: text/html,*/*;q=0.8\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n';
-
-  const plain = await exchange(
-    () => netConnect({ host: target.host, port: target.port }),
-    'connect',
+  const attempt = {
+    target,
     request,
     deadline,
-    maxBytes,
-    options.signal,
-  );
+    maxBytes: options.maxBytes ?? PROBE_MAX_BYTES,
+    closeGraceMs: options.closeGraceMs ?? PROBE_CLOSE_GRACE_MS,
+    signal: options.signal,
+  };
+
+  const plain = await exchange({ ...attempt, tls: false });
   const seen = interpretResponse(plain.data);
   if (seen.isHttp) return { http: 'http', title: seen.title };
   const first = plain.data[0];
   const maybeTls = plain.connected && !plain.timedOut && (first === undefined || first === 0x15 || first === 0x16);
   if (!maybeTls || Date.now() >= deadline || options.signal?.aborted) return { http: null, title: null };
 
-  let handshake = false;
-  const secure = await exchange(
-    () => {
-      const s = tlsConnect({
-        host: target.host,
-        port: target.port,
-        servername: 'localhost',
-        rejectUnauthorized: false,
-        ALPNProtocols: ['http/1.1'],
-      });
-      s.once('secureConnect', () => (handshake = true));
-      return s;
-    },
-    'secureConnect',
-    request,
-    deadline,
-    maxBytes,
-    options.signal,
-  );
-  if (!handshake) return { http: null, title: null };
+  const secure = await exchange({ ...attempt, tls: true });
+  if (!secure.connected) return { http: null, title: null };
   return { http: 'https', title: interpretResponse(secure.data).title };
 }
-
-/**
- * Well-known ports of protocols that are not HTTP and would log a probe as a bad request
- * (SSH, SMTP, DNS, POP3, IMAP, MySQL, PostgreSQL, Redis, Memcached, MongoDB, AMQP,
- * ZooKeeper, Kafka, Cassandra): not probed.
- */
-export const NON_HTTP_PORTS: ReadonlySet<number> = new Set([
-  22, 25, 53, 110, 143, 587, 993, 995, 2181, 3306, 5432, 5672, 6379, 9042, 9092, 11211, 27017,
-]);

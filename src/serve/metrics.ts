@@ -2,8 +2,9 @@
  * Prometheus metrics of one `portwatch serve`, in a registry of its own (never prom-client's
  * global one, so several servers, or a host program's own metrics, do not collide).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Protocol } from '../listener.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 export interface ServeMetrics {
   registry: Registry;
@@ -18,7 +19,9 @@ export interface ServeMetrics {
 export interface MetricsSources {
   /** Listener protocols now, read at scrape time. */
   listeners: () => Iterable<{ protocol: Protocol }>;
-  /** Also export Node.js process metrics (CPU, memory, event loop lag) as process_* and nodejs_*. */
+  /** The trigger in use and the source, read at scrape time (null before the watcher starts). */
+  watching?: () => { trigger: string; source: string } | null;
+  /** Also export Node.js process metrics (CPU, memory, fds, event loop lag) as process_* and nodejs_*, read only when scraped. */
   processMetrics?: boolean;
 }
 
@@ -68,6 +71,17 @@ export function createServeMetrics(sources: MetricsSources): ServeMetrics {
     labelNames: ['result'],
     registers: [registry],
   });
-  if (sources.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'portwatch_watch_info',
+    help: 'How serve watches: the socket source and the trigger that decides when to scan (always 1).',
+    labelNames: ['source', 'trigger'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const w = sources.watching?.();
+      if (w) this.set({ source: w.source, trigger: w.trigger }, 1);
+    },
+  });
+  if (sources.processMetrics ?? true) registerProcessMetrics(registry);
   return { registry, events, scanDuration, scanErrors, sseClients, proxyRequests, probes };
 }

@@ -1,8 +1,10 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { spawnSync } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extractTitle, interpretResponse, parseResponseHead, probeHttp } from '../../src/serve/http-probe.js';
+import { waitFor } from '../helpers/processes.js';
 import { TLS_OPTIONS } from './tls-fixture.js';
 
 describe('parseResponseHead', () => {
@@ -59,6 +61,20 @@ describe('interpretResponse', () => {
     expect(interpretResponse(Buffer.alloc(0))).toEqual({ isHttp: false, title: null });
   });
 });
+
+/** Connections to or from `port` that are not listening sockets, as the kernel lists them (`ss`). */
+function connectionsOf(port: number): string[] {
+  const r = spawnSync('ss', ['-Htn', 'state', 'connected', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr || r.error?.message}`);
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** `p`, or a failure naming `what` if it has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 describe('probeHttp against real servers', () => {
   const servers: (HttpServer | NetServer)[] = [];
@@ -176,6 +192,71 @@ describe('probeHttp against real servers', () => {
       }),
     );
     expect(await probeHttp({ host: '127.0.0.1', port })).toEqual({ http: 'http', title: 'Late' });
+  });
+
+  it('a server that accepts and never reads nor closes: after the deadline the connection is gone from both sides', async () => {
+    const port = await listen(createNetServer(() => {}));
+    const { value, ms } = await timed(probeHttp({ host: '127.0.0.1', port }, { timeoutMs: 300 }));
+    expect(value).toEqual({ http: null, title: null });
+    expect(ms).toBeLessThan(1500);
+    // A FIN alone would leave the server's side in CLOSE-WAIT (it never reads, so it never sees
+    // the end) and ours in FIN-WAIT-2; after the grace the probe resets the connection.
+    expect(connectionsOf(port).length).toBeGreaterThan(0);
+    await waitFor(() => connectionsOf(port).length === 0, `no connection to :${port} left (ss)`, 5_000);
+  });
+
+  it('a server that reads but never answers is ended politely: it sees the end, no reset, and closes', async () => {
+    const seen: string[] = [];
+    const server = createNetServer((c) => {
+      c.on('data', () => {}); // reads, waits for more
+      c.on('end', () => seen.push('end'));
+      c.on('error', (e: NodeJS.ErrnoException) => seen.push(`error ${e.code}`));
+    });
+    const port = await listen(server);
+    expect(await probeHttp({ host: '127.0.0.1', port }, { timeoutMs: 300 })).toEqual({ http: null, title: null });
+    await waitFor(() => seen.length > 0, 'the server to see the end of the probe');
+    await within(new Promise<void>((r) => server.close(() => r())), 5_000, 'server.close()');
+    expect(seen).toEqual(['end']);
+  });
+
+  it('closeGraceMs 0: a server that never reads gets a reset at the deadline, and its server.close() completes', async () => {
+    const errors: string[] = [];
+    // Without an 'error' listener on its sockets this Node server would die of the reset.
+    const server = createNetServer((c) => c.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message)));
+    const port = await listen(server);
+    const { value, ms } = await timed(probeHttp({ host: '127.0.0.1', port }, { timeoutMs: 300, closeGraceMs: 0 }));
+    expect(value).toEqual({ http: null, title: null });
+    expect(ms).toBeLessThan(1500);
+    await within(new Promise<void>((r) => server.close(() => r())), 5_000, 'server.close()');
+    expect(errors).toEqual(['ECONNRESET']);
+    await waitFor(() => connectionsOf(port).length === 0, `no connection to :${port} left (ss)`, 5_000);
+  });
+
+  it('the TLS attempt is closed the same way: a server that drops plain text, then never reads the handshake', async () => {
+    let n = 0;
+    const port = await listen(
+      createNetServer((c) => {
+        if (++n === 1) c.destroy(); // as a TLS server does with plain text: the probe tries TLS next
+      }),
+    );
+    expect(await probeHttp({ host: '127.0.0.1', port }, { timeoutMs: 500 })).toEqual({ http: null, title: null });
+    expect(n).toBe(2);
+    await waitFor(() => connectionsOf(port).length === 0, `no connection to :${port} left (ss)`, 5_000);
+
+    let m = 0;
+    const errors: string[] = [];
+    const strict = createNetServer((c) => {
+      c.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+      if (++m === 1) c.destroy();
+    });
+    const strictPort = await listen(strict);
+    expect(await probeHttp({ host: '127.0.0.1', port: strictPort }, { timeoutMs: 500, closeGraceMs: 0 })).toEqual({
+      http: null,
+      title: null,
+    });
+    expect(m).toBe(2);
+    await within(new Promise<void>((r) => strict.close(() => r())), 5_000, 'server.close()');
+    expect(errors).toEqual(['ECONNRESET']);
   });
 
   it('stops when aborted', async () => {

@@ -4,13 +4,20 @@
  * (`/api/events?snapshot=1`): a `snapshot` message (sent on every connect and reconnect)
  * replaces the table, then each PortEvent adds or closes a row and each `update` (an HTTP
  * probe's result) refreshes one; a `silent` event changes the table but not the feed. New
- * rows flash; closed rows fade, then go.
+ * rows flash; closed rows fade, then go. Text other processes chose (command lines, names,
+ * titles) is shown with control and bidi characters escaped, as the CLI shows it. A burst
+ * of events from one process is one feed line (feed.ts); while the stream is down, the
+ * table is greyed out and marked stale until the next snapshot.
  */
+import { UNSAFE_CHAR_CLASS } from '../../text/escape.js';
+import { FEED_JS } from './feed.js';
+
 export const DASHBOARD_JS = String.raw`'use strict';
 (function () {
   var FEED_MAX = 100;
   var CLOSED_LINGER_MS = 4000;
   var RETRY_MS = 3000;
+  var BURST_WINDOW_MS = 2000;
   var tbody = document.querySelector('#listeners tbody');
   var feed = document.getElementById('events');
   var statusEl = document.getElementById('status');
@@ -18,6 +25,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
   var filterEl = document.getElementById('filter');
   var emptyEl = document.getElementById('empty');
   var hostEl = document.getElementById('host');
+  var tableWrap = document.getElementById('table-wrap');
+  var staleEl = document.getElementById('stale');
   var rows = new Map(); // listener key -> { view, tr, closing }
   var query = '';
   var source = null;
@@ -43,10 +52,19 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (s < 86400) return Math.floor(s / 3600) + ' h ago';
     return Math.floor(s / 86400) + ' d ago';
   }
+  var UNSAFE = new RegExp(${JSON.stringify(UNSAFE_CHAR_CLASS)}, 'g');
+  var NAMED = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+  // The same escapes as src/text/escape.ts: a bidi override would otherwise reorder the text shown.
+  function visible(text) {
+    return String(text).replace(UNSAFE, function (c) {
+      var n = c.charCodeAt(0);
+      return NAMED[c] || (n < 256 ? '\\x' + ('0' + n.toString(16)).slice(-2) : '\\u' + ('000' + n.toString(16)).slice(-4));
+    });
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined && text !== null) e.textContent = visible(text);
     return e;
   }
   function sinceText(v) { return v.seenAtStart ? 'before ' + clock(v.since) : ago(v.since); }
@@ -67,12 +85,13 @@ export const DASHBOARD_JS = String.raw`'use strict';
     ep.appendChild(el('code', null, endpoint(v)));
     tr.appendChild(ep);
     var pr = el('td', 'col-process', v.process ? v.process.name : '—');
+    if (v.process) pr.appendChild(el('span', 'pid-inline', ' · pid ' + v.process.pid));
     if (v.label) pr.appendChild(el('span', 'badge label', v.label));
     if (v.process && v.process.command) pr.appendChild(el('span', 'sub mono', v.process.command));
     tr.appendChild(pr);
     tr.appendChild(el('td', 'col-pid', v.process ? v.process.pid : '—'));
     var cmd = el('td', 'col-command mono', v.process ? v.process.command : '');
-    if (v.process) cmd.title = v.process.command;
+    if (v.process) cmd.title = visible(v.process.command);
     tr.appendChild(cmd);
     var since = el('td', 'col-since', sinceText(v));
     since.title = (v.seenAtStart ? 'listening when portwatch started, ' : 'opened ') + new Date(v.since).toLocaleString();
@@ -88,7 +107,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       op.appendChild(el('span', 'badge', v.http));
       if (v.title) {
         var t = el('span', 'page-title', v.title);
-        t.title = v.title;
+        t.title = visible(v.title);
         op.appendChild(t);
       }
     }
@@ -149,24 +168,16 @@ export const DASHBOARD_JS = String.raw`'use strict';
     }, CLOSED_LINGER_MS);
   }
 
-  function feedItem(e) {
-    var l = e.listener;
-    var li = el('li');
-    li.dataset.type = e.type;
-    li.dataset.port = String(l.port);
-    var t = el('span', 't', clock(e.time));
-    t.title = new Date(e.time).toLocaleString();
-    li.appendChild(t);
-    li.appendChild(el('span', e.type === 'open' ? 'sign-open' : 'sign-close', e.type === 'open' ? '+ ' : '− '));
-    li.appendChild(el('span', null, proto(l) + ' '));
-    li.appendChild(el('code', null, endpoint(l)));
-    if (l.process) li.appendChild(el('span', null, ' ' + l.process.name + ' (' + l.process.pid + ')'));
-    return li;
-  }
+${FEED_JS}
+  var feedList = createFeed(feed, { el: el, clock: clock, proto: proto, endpoint: endpoint, max: FEED_MAX, windowMs: BURST_WINDOW_MS });
+  function pushFeed(e) { feedList.push(e); }
 
-  function pushFeed(e) {
-    feed.insertBefore(feedItem(e), feed.firstChild);
-    while (feed.children.length > FEED_MAX) feed.removeChild(feed.lastChild);
+  // While the stream is down the table is what was true when it dropped: say so, and grey it out.
+  function setStale(stale) {
+    if (stale === (tableWrap.dataset.stale === 'true')) return;
+    tableWrap.dataset.stale = String(stale);
+    staleEl.hidden = !stale;
+    if (stale) staleEl.textContent = 'Not live since ' + clock(new Date().toISOString()) + ': portwatch serve cannot be reached, so this list may be out of date. Retrying…';
   }
 
   function onSnapshot(msg) {
@@ -180,8 +191,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
       if (e && !e.closing) { e.view = v; fillRow(e); } else addOpen(v, !first);
     });
     rows.forEach(function (e, key) { if (!seen.has(key)) markClosed(key); });
-    feed.textContent = '';
+    feedList.clear();
     snap.events.slice(-FEED_MAX).forEach(pushFeed);
+    setStale(false);
     if (snap.hostname) { hostEl.textContent = '· ' + snap.hostname; document.title = 'portwatch · ' + snap.hostname; }
     document.body.dataset.loaded = 'true';
     refreshCount();
@@ -230,6 +242,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     source.onmessage = onEvent;
     source.onopen = function () { setStatus('live', 'live'); };
     source.onerror = function () {
+      setStale(true);
       if (source.readyState === EventSource.CLOSED) {
         setStatus('offline', 'disconnected — retrying');
         source.close();

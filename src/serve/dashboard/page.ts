@@ -24,7 +24,8 @@ export function dashboardHtml(cssVersion: string, jsVersion: string): string {
   <input id="filter" type="search" placeholder="Filter — port, process, command…  ( / )" aria-label="Filter listeners" autocomplete="off" spellcheck="false">
 </header>
 <main>
-  <section class="table-wrap" aria-label="Listening ports">
+  <section class="table-wrap" id="table-wrap" aria-label="Listening ports" data-stale="false">
+    <p id="stale" class="stale-note" role="alert" hidden></p>
     <table id="listeners">
       <thead><tr>
         <th class="col-proto">Proto</th><th class="col-endpoint">Address:port</th><th class="col-process">Process</th>

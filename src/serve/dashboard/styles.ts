@@ -2,13 +2,13 @@
 export const DASHBOARD_CSS = String.raw`
 :root {
   --bg: #fbfbfa; --fg: #1d1f21; --muted: #6b6f76; --line: #e4e4e2; --head: #f1f1ef;
-  --accent: #1f6feb; --new: #fff3b0; --open: #1a7f37; --close: #cf222e; --badge: #eef1f5;
+  --accent: #1f6feb; --new: #fff3b0; --open: #1a7f37; --close: #cf222e; --badge: #eef1f5; --stale: #fdecea;
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   color-scheme: light dark;
 }
 @media (prefers-color-scheme: dark) {
   :root { --bg: #0f1115; --fg: #e6e6e6; --muted: #8b929c; --line: #262a31; --head: #171a20;
-    --accent: #58a6ff; --new: #3d3510; --open: #3fb950; --close: #f85149; --badge: #222833; }
+    --accent: #58a6ff; --new: #3d3510; --open: #3fb950; --close: #f85149; --badge: #222833; --stale: #3b1d1d; }
 }
 * { box-sizing: border-box; }
 html, body { margin: 0; background: var(--bg); color: var(--fg); }
@@ -46,6 +46,14 @@ tr.is-new { animation: flash 2.5s ease-out; }
 tr.is-closed { opacity: 0.35; transition: opacity 0.6s ease-in; }
 tr.is-closed td.col-endpoint { text-decoration: line-through; }
 .empty { margin: 0; padding: 1rem; color: var(--muted); }
+.pid-inline { display: none; color: var(--muted); font-variant-numeric: tabular-nums; }
+/* Serve unreachable: what is shown is what was true when the stream dropped. */
+.stale-note { margin: 0; padding: 0.55rem 0.75rem; border-bottom: 1px dashed var(--close); background: var(--stale);
+  color: var(--fg); font-weight: 600; }
+.stale-note::before { content: "⚠ "; color: var(--close); }
+.table-wrap[data-stale="true"] { border: 2px dashed var(--close); }
+.table-wrap[data-stale="true"] table { opacity: 0.4; filter: grayscale(1); }
+.table-wrap[data-stale="true"] tr.is-new { animation: none; }
 .feed-wrap { border: 1px solid var(--line); border-radius: 8px; padding: 0 0.75rem 0.5rem; }
 .feed-wrap h2 { font-size: 0.9rem; margin: 0.6rem 0; color: var(--muted); font-weight: 600; }
 .feed { list-style: none; margin: 0; padding: 0; max-height: 70vh; overflow-y: auto; }
@@ -55,18 +63,33 @@ tr.is-closed td.col-endpoint { text-decoration: line-through; }
 .feed .t { color: var(--muted); font-variant-numeric: tabular-nums; margin-right: 0.4em; }
 .feed .sign-open { color: var(--open); font-weight: 700; }
 .feed .sign-close { color: var(--close); font-weight: 700; }
+.feed li.burst code { overflow-wrap: anywhere; }
 @media (max-width: 900px) {
   main { grid-template-columns: minmax(0, 1fr); }
 }
+/* A phone: each listener is a card; the "open" action sits on its first line, in reach. */
 @media (max-width: 640px) {
   header { padding: 0.5rem; }
   #filter { flex: 1 1 100%; margin-left: 0; }
   main { padding: 0.5rem; gap: 0.5rem; }
-  th.col-command, td.col-command, th.col-pid, td.col-pid { display: none; }
+  #listeners, #listeners tbody { display: block; }
+  #listeners thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  #listeners tr { display: grid; grid-template-columns: auto minmax(0, 1fr) auto auto; align-items: baseline;
+    grid-template-areas: "proto endpoint badge open" "process process process since" "title title title title";
+    column-gap: 0.5rem; padding: 0.55rem 0.7rem; border-bottom: 1px solid var(--line); }
+  #listeners tr:last-child { border-bottom: 0; }
+  #listeners td { display: block; padding: 0; border: 0; white-space: normal; min-width: 0; }
+  #listeners td.col-proto { grid-area: proto; color: var(--muted); font-size: 0.85em; }
+  #listeners td.col-endpoint { grid-area: endpoint; overflow-wrap: anywhere; font-weight: 600; }
+  #listeners td.col-process { grid-area: process; margin-top: 0.2rem; }
+  #listeners td.col-since { grid-area: since; justify-self: end; font-size: 0.85em; white-space: nowrap; }
+  #listeners td.col-pid, #listeners td.col-command { display: none; }
+  #listeners td.col-open { display: contents; }
+  #listeners td.col-open .badge { grid-area: badge; align-self: center; margin: 0; }
+  #listeners td.col-open a.open { grid-area: open; align-self: center; justify-self: end; display: inline-block; padding: 0.3rem 0.9rem; border-radius: 999px;
+    background: var(--accent); color: #fff; text-decoration: none; }
+  #listeners td.col-open .page-title { grid-area: title; max-width: none; margin-top: 0.15rem; white-space: nowrap; }
+  .pid-inline { display: inline; }
   .sub { display: -webkit-box; }
-  td.col-process { width: 100%; min-width: 9rem; white-space: normal; }
-  td.col-since { white-space: normal; }
-  td.col-open { min-width: 0; }
-  th, td { padding: 0.35rem 0.4rem; }
 }
 `;

@@ -3,7 +3,8 @@
  * Without /usr/bin/chromium the test is skipped with the reason printed, unless
  * PORTWATCH_REQUIRE_BROWSER=1 (CI), when it fails.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,14 @@ const ARGS = [
 let context: BrowserContext | null = null;
 let profile: string | null = null;
 const apps: Server[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
+    const exited = new Promise((r) => c.once('exit', r));
+    process.kill(c.pid, 'SIGTERM');
+    await exited;
+  }
   await context?.close();
   context = null;
   if (profile) rmSync(profile, { recursive: true, force: true });
@@ -71,6 +79,65 @@ async function htmlApp(title: string): Promise<number> {
   apps.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return (s.address() as AddressInfo).port;
+}
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+/**
+ * A Node process that, on a line on stdin, opens 100 TCP listeners on consecutive ports of
+ * 127.0.0.1 as fast as it can, and prints {"base": first port}. Stopped by its pid after the test.
+ */
+async function burstProcess(): Promise<{ pid: number; name: string; burst: () => Promise<number> }> {
+  const script = `
+    const net = require('node:net');
+    setTimeout(() => process.exit(3), 120000);
+    const listen = (port) => new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(null));
+      s.listen(port, '127.0.0.1', () => resolve(s));
+    });
+    async function burst() {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const base = 20000 + Math.floor(Math.random() * 40000);
+        const held = [];
+        for (let p = base; p < base + 100; p++) {
+          const s = await listen(p);
+          if (!s) break;
+          held.push(s);
+        }
+        if (held.length === 100) return console.log(JSON.stringify({ base }));
+        for (const s of held) s.close();
+      }
+      console.log(JSON.stringify({ error: 'no 100 free consecutive ports' }));
+    }
+    process.stdin.once('data', burst);
+    console.log(JSON.stringify({ pid: process.pid }));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines: string[] = [];
+  let buffered = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    lines.push(...parts.filter((l) => l !== ''));
+  });
+  const next = async (): Promise<Record<string, unknown>> => {
+    const line = await waitFor(() => lines.shift(), 'a line from the burst process');
+    return JSON.parse(line) as Record<string, unknown>;
+  };
+  const { pid } = (await next()) as { pid: number };
+  const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  return {
+    pid,
+    name,
+    burst: async () => {
+      child.stdin?.write('go\n');
+      const reply = await next();
+      if (typeof reply.base !== 'number') throw new Error(`burst process: ${JSON.stringify(reply)}`);
+      return reply.base;
+    },
+  };
 }
 
 /** Collects what would show a broken page: script errors, console errors (CSP violations), requests to other origins. */
@@ -171,6 +238,91 @@ describe('the live page', () => {
     expect(await page.locator('td.col-command').first().isHidden()).toBe(true);
     expect(await page.locator('.col-process .sub').first().isVisible()).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'serve-dashboard-phone.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('on a phone each listener is a card: the open link is on screen, no sideways scrolling', async (ctx) => {
+    if (!browserAvailable(ctx)) return;
+    mkdirSync(OUTPUT, { recursive: true });
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const appPort = await htmlApp('My phone-sized dev server with a rather long page title');
+    const server = await startServe({ filter: (l) => l.process?.pid === holder.pid || l.port === appPort });
+    const browser = await launch(PHONE);
+    const page = await browser.newPage();
+    const { problems } = watchPage(page, server.url.replace(/\/$/, ''));
+    await page.goto(server.url);
+    const link = page.locator(`tr[data-port="${appPort}"] a.open`);
+    await link.waitFor({ timeout: 10_000 });
+    await page.waitForSelector(`tr[data-port="${holder.ports[0]}"]`, { timeout: 5_000 });
+    const box = await link.boundingBox();
+    expect(box).not.toBeNull();
+    const b = box as { x: number; y: number; width: number; height: number };
+    expect(b.x).toBeGreaterThanOrEqual(0);
+    expect(b.x + b.width).toBeLessThanOrEqual(390);
+    expect(b.y).toBeGreaterThanOrEqual(0);
+    expect(b.y + b.height).toBeLessThanOrEqual(844);
+    expect(b.height).toBeGreaterThanOrEqual(24); // a finger can hit it
+    const widths = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as number[];
+    expect(widths[0]).toBeLessThanOrEqual(widths[1] as number);
+    // The link is on the first line of its card, with the address it opens.
+    const endpoint = await page.locator(`tr[data-port="${appPort}"] td.col-endpoint`).boundingBox();
+    expect(Math.abs((endpoint?.y ?? -100) - b.y)).toBeLessThan(b.height);
+    await page.screenshot({ path: join(OUTPUT, 'serve-dashboard-phone-cards.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('greys the table out, and says so, while serve cannot be reached', async (ctx) => {
+    if (!browserAvailable(ctx)) return;
+    mkdirSync(OUTPUT, { recursive: true });
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const server = await startServe({ filter: (l) => l.process?.pid === holder.pid, probe: false });
+    const browser = await launch(PHONE);
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector(`tr[data-port="${holder.ports[0]}"]`, { timeout: 10_000 });
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 5_000 });
+    expect(await page.getAttribute('#table-wrap', 'data-stale')).toBe('false');
+    expect(await page.locator('#stale').isHidden()).toBe(true);
+
+    await server.close();
+    await page.waitForSelector('#table-wrap[data-stale="true"]', { timeout: 10_000 });
+    expect(await page.locator('#stale').isVisible()).toBe(true);
+    expect(await page.textContent('#stale')).toMatch(/^Not live since \d\d:\d\d:\d\d: portwatch serve cannot be reached/);
+    const look = (await page.evaluate(
+      "(() => { const s = getComputedStyle(document.querySelector('#listeners')); return [s.opacity, s.filter]; })()",
+    )) as string[];
+    expect(Number(look[0])).toBeLessThanOrEqual(0.5);
+    expect(look[1]).toContain('grayscale');
+    expect(await page.locator(`tr[data-port="${holder.ports[0]}"]`).count()).toBe(1); // still shown, as last known
+    await page.screenshot({ path: join(OUTPUT, 'serve-dashboard-phone-stale.png'), fullPage: true });
+  });
+
+  it('a burst of 100 listeners from one process is one line in the feed', async (ctx) => {
+    if (!browserAvailable(ctx)) return;
+    mkdirSync(OUTPUT, { recursive: true });
+    const proc = await burstProcess();
+    const server = await startServe({ filter: (l) => l.process?.pid === proc.pid, probe: false });
+    const browser = await launch(PHONE);
+    const page = await browser.newPage();
+    const { problems } = watchPage(page, server.url.replace(/\/$/, ''));
+    await page.goto(server.url);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const base = await proc.burst();
+    await waitFor(async () => (await page.locator('#listeners tr[data-state="open"]').count()) === 100, '100 rows', 10_000);
+    const items = page.locator('#events li');
+    expect(await items.count()).toBe(1);
+    expect(await items.first().getAttribute('data-count')).toBe('100');
+    expect(await items.first().getAttribute('data-type')).toBe('open');
+    expect(await items.first().textContent()).toMatch(
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\+ 100 tcp ports opened by ${proc.name} \\(pid ${proc.pid}\\): ${base}–${base + 99}$`),
+    );
+    await items.first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(OUTPUT, 'serve-dashboard-phone-burst.png') });
+    // After a reload the snapshot's events are collapsed the same way.
+    await page.reload();
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await waitFor(async () => (await items.count()) === 1, 'one feed line after reload', 5_000);
+    expect(await items.first().getAttribute('data-count')).toBe('100');
     expect(problems).toEqual([]);
   });
 
