@@ -18,6 +18,10 @@ export interface LoggedEvent {
 export interface HealthReport {
   status: 'starting' | 'ok' | 'degraded';
   source: string | null;
+  /** 'tracefs' or 'poll'; null before the watcher starts. */
+  trigger: string | null;
+  /** Why the watcher polls although tracefs was asked for or `auto` (e.g. not root); null otherwise. */
+  triggerFallback: string | null;
   listeners: number;
   sseClients: number;
   lastEventId: number;

@@ -22,6 +22,12 @@ export interface ProxyContext {
   servePorts: ReadonlySet<number>;
   /** portwatch's own network namespace, or null when unknown (then not checked). */
   netns: string | null;
+  /**
+   * False when the watched namespace cannot be compared with ours (another user's
+   * --netns-pid, unprivileged): a port number could then name the host's socket as well as
+   * the namespace's, so nothing is proxied. Default true.
+   */
+  namespaceKnown?: boolean;
 }
 
 /** The address to connect to for a listener, or null when it cannot be reached (a link-local address without its zone). */
@@ -58,6 +64,13 @@ export function resolveProxyTarget(
   if (ctx.servePorts.has(port)) return { ok: false, status: 403, reason: `port ${port} is portwatch itself; it does not proxy to itself` };
   const onPort = listeners.filter((l) => l.protocol === 'tcp' && l.port === port);
   if (onPort.length === 0) return { ok: false, status: 502, reason: `nothing is listening on TCP port ${port}` };
+  if (ctx.namespaceKnown === false) {
+    return {
+      ok: false,
+      status: 502,
+      reason: `TCP port ${port} listens in a network namespace portwatch cannot compare with its own (run as root to proxy into it)`,
+    };
+  }
   const here = onPort.filter((l) => ctx.netns === null || l.netns === null || l.netns === ctx.netns);
   if (here.length === 0) {
     return {

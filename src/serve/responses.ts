@@ -44,10 +44,13 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   413: 'Content Too Large',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  508: 'Loop Detected',
 };
 
 export function statusText(status: number): string {
@@ -102,6 +105,15 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
     'Connection: close',
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
-  if (socket.writable) socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-  else socket.destroy();
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  // Read and drop whatever the client still sends, so its FIN is seen, and never hold the fd
+  // for long: an unread socket would sit in CLOSE-WAIT.
+  socket.on('data', () => {});
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), REJECTED_UPGRADE_GRACE_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
+
+const REJECTED_UPGRADE_GRACE_MS = 5_000;

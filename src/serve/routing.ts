@@ -1,4 +1,5 @@
 /** Pure pieces of request routing: the request target, the token query parameter, /proxy/<PORT>/ and /open/<PORT>. */
+import { isIP } from 'node:net';
 import { parseProxyPort } from './proxy-target.js';
 import { isLocalhostName, type ParsedHost } from './security.js';
 
@@ -43,25 +44,51 @@ export function withoutParam(search: string, name: string): string {
 }
 
 export type ProxyPathRoute =
-  { kind: 'proxy'; port: number; rest: string } | { kind: 'add-slash'; port: number } | { kind: 'bad-port'; text: string };
+  /** `capability`: the session id in `/proxy/<PORT>.<id>/`, the path form's sign-in (see auth.ts). */
+  | { kind: 'proxy'; port: number; rest: string; capability: string | null }
+  | { kind: 'add-slash'; port: number; capability: string | null }
+  | { kind: 'bad-port'; text: string };
 
-/** `/proxy/3000/x` → port 3000, rest `/x`; `/proxy/3000` → add the slash; null when the path is not under /proxy/. */
+/**
+ * `/proxy/3000/x` → port 3000, rest `/x`; `/proxy/3000.<id>/x` → the same with a capability;
+ * `/proxy/3000` → add the slash; null when the path is not under /proxy/.
+ */
 export function proxyPathRoute(path: string): ProxyPathRoute | null {
   const m = /^\/proxy\/([^/]*)(\/.*)?$/.exec(path);
   if (!m) return null;
-  const port = parseProxyPort(m[1] ?? '');
-  if (port === null) return { kind: 'bad-port', text: m[1] ?? '' };
-  return m[2] === undefined ? { kind: 'add-slash', port } : { kind: 'proxy', port, rest: m[2] };
+  const segment = m[1] ?? '';
+  const cap = /^([^.]*)\.([A-Za-z0-9_-]{43})$/.exec(segment);
+  const port = parseProxyPort(cap ? (cap[1] as string) : segment);
+  if (port === null) return { kind: 'bad-port', text: segment };
+  const capability = cap ? (cap[2] as string) : null;
+  return m[2] === undefined ? { kind: 'add-slash', port, capability } : { kind: 'proxy', port, rest: m[2], capability };
+}
+
+/** The path prefix of the path form: `/proxy/<PORT>` or `/proxy/<PORT>.<capability>`. */
+export function proxyPrefix(port: number, capability: string | null): string {
+  return capability === null ? `/proxy/${port}` : `/proxy/${port}.${capability}`;
 }
 
 /**
- * Where /open/<PORT> sends a browser: p<PORT>.localhost on the same port when the page was
- * opened on a loopback name (browsers resolve *.localhost themselves), else the path form,
- * which works on any name. Scheme-relative, so it keeps http or https.
+ * Where /open/<PORT> sends a browser: a host of its own for each port, so that apps never
+ * share the dashboard's origin — p<PORT>.localhost when the page was opened on a loopback
+ * name (browsers resolve *.localhost themselves), p<PORT>.NAME under an --allow-host NAME
+ * (which needs wildcard DNS for *.NAME). On an IP address there is no name to put a port
+ * under: the path form, which the proxy sandboxes into an opaque origin. Scheme-relative, so
+ * it keeps http or https.
  */
-export function openLocation(host: ParsedHost, port: number): { url: string; subdomain: string | null } {
-  if (isLocalhostName(host.hostname)) {
-    const subdomain = `p${port}.localhost`;
+export function openLocation(
+  host: ParsedHost,
+  port: number,
+  allowHosts: readonly string[] = [],
+): { url: string; subdomain: string | null } {
+  const parent = isLocalhostName(host.hostname)
+    ? 'localhost'
+    : allowHosts.includes(host.hostname) && isIP(host.hostname) === 0
+      ? host.hostname
+      : null;
+  if (parent !== null) {
+    const subdomain = `p${port}.${parent}`;
     return { url: `//${subdomain}${host.port === null ? '' : `:${host.port}`}/`, subdomain };
   }
   return { url: `/proxy/${port}/`, subdomain: null };

@@ -79,14 +79,13 @@ export function secretsEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
+/** Every cookie portwatch sets starts with this: the proxy neither passes such cookies on nor lets a target set them. */
+export const COOKIE_PREFIX = 'portwatch_';
+/** The dashboard's session cookie. */
 export const SESSION_COOKIE = 'portwatch_session';
+
 /** The reserved path on a proxied host where a ticket is exchanged for a session cookie. */
 export const AUTH_PATH = '/__portwatch/auth';
-
-/** The cookie value: derived from the token, so the token itself is never stored in the browser. */
-export function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('portwatch session v1').digest('base64url');
-}
 
 /** The token of `Authorization: Bearer <token>`, or null. */
 export function bearerToken(authorization: string | undefined): string | null {
@@ -94,34 +93,26 @@ export function bearerToken(authorization: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-/** Cookie header → name/value pairs (first occurrence wins, as browsers send the most specific first). */
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
+/** RFC 6265 cookie-name (an RFC 9110 token) and cookie-value (no quotes, spaces, commas, semicolons, backslashes). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COOKIE_VALUE = /^(?:"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"|[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)$/;
+
+/**
+ * Every value of cookie `name` in a Cookie header, read strictly as RFC 6265 writes it
+ * (`name=value` pairs separated by `; `): `portwatch_session =v` or `portwatch_session=a b`
+ * is not that cookie. All values are returned because a page may add a same-named cookie
+ * with another Path; the caller accepts the header only if one of them is valid.
+ */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  const out: string[] = [];
   for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (name !== '' && !out.has(name)) out.set(name, part.slice(eq + 1).trim());
+    const pair = part.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || pair.slice(0, eq) !== name || !COOKIE_NAME.test(name)) continue;
+    const value = pair.slice(eq + 1);
+    if (COOKIE_VALUE.test(value)) out.push(value.replace(/^"(.*)"$/, '$1'));
   }
   return out;
-}
-
-export interface AuthHeaders {
-  authorization?: string | undefined;
-  cookie?: string | undefined;
-}
-
-/** True when the request carries the token as a Bearer header or the session cookie. */
-export function isAuthorized(headers: AuthHeaders, token: string): boolean {
-  const bearer = bearerToken(headers.authorization);
-  if (bearer !== null && secretsEqual(bearer, token)) return true;
-  const cookie = parseCookies(headers.cookie).get(SESSION_COOKIE);
-  return cookie !== undefined && secretsEqual(cookie, sessionValue(token));
-}
-
-/** Set-Cookie for a signed-in browser: HttpOnly, SameSite=Lax (top-level links from elsewhere still work). */
-export function sessionCookie(token: string, maxAgeSeconds = 30 * 24 * 3600): string {
-  return `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax`;
 }
 
 /**

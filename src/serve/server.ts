@@ -3,8 +3,10 @@
  * listening sockets and serves the live page, the API, the proxy and the metrics. The
  * modules around it each do one thing; this one wires them to the watcher and to HTTP.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP, type AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { PortwatchError } from '../errors.js';
@@ -26,7 +28,7 @@ import {
 import { APP_CSS, APP_JS, INDEX_HTML, type Asset } from './dashboard/assets.js';
 import { EventLog } from './event-log.js';
 import { EventsFile, DEFAULT_EVENTS_FILE_MAX_BYTES } from './events-file.js';
-import { NON_HTTP_PORTS, PROBE_MAX_BYTES, PROBE_TIMEOUT_MS, probeHttp } from './http-probe.js';
+import { PROBE_MAX_BYTES, PROBE_TIMEOUT_MS, probeHttp, shouldProbe } from './http-probe.js';
 import { isLoopbackHost, urlHost, DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from './listen-address.js';
 import { ListenerTable, type LabelFn, type ListenerView } from './listener-table.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
@@ -34,19 +36,10 @@ import { ProbeQueue } from './probe-queue.js';
 import { createProxyAgents, forwardRequest, forwardUpgrade, type ProxyAgents } from './proxy.js';
 import { connectAddress, resolveProxyTarget, type ProxyContext } from './proxy-target.js';
 import { PAGE_CSP, SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
-import { openLocation, proxyPathRoute, queryParam, splitRequestTarget, withoutParam, type RequestTarget } from './routing.js';
-import {
-  AUTH_PATH,
-  classifyHost,
-  createTicket,
-  isAuthorized,
-  normalizeAllowedHost,
-  parseHostHeader,
-  secretsEqual,
-  sessionCookie,
-  verifyTicket,
-  type HostMatch,
-} from './security.js';
+import { authorize, type AuthContext, type AuthRequest } from './auth.js';
+import { openLocation, proxyPathRoute } from './routing.js';
+import { AUTH_PATH, createTicket, normalizeAllowedHost, parseHostHeader } from './security.js';
+import { SessionStore, TicketLedger } from './sessions.js';
 import { SseHub } from './sse.js';
 
 export interface ServeLogger {
@@ -103,6 +96,10 @@ export interface ServeServerOptions {
   maxHeaderBytes?: number;
   /** Export process_* and nodejs_* metrics too (default true). */
   processMetrics?: boolean;
+  /** A client connection with no byte in either direction for this long is closed (default 120 s; event streams send a heartbeat). */
+  idleTimeoutMs?: number;
+  /** Client connections at a time; more are refused (default: a quarter of the open-file limit, 64–16384). */
+  maxConnections?: number;
   /** How long close() lets requests in flight finish before cutting them (default 1 s). */
   shutdownGraceMs?: number;
   logger?: ServeLogger;
@@ -121,6 +118,35 @@ const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 const READY_WAIT_MS = 5_000;
 const OWN_METHODS = new Set(['GET', 'HEAD']);
 const silent: ServeLogger = { debug() {}, info() {}, warn() {} };
+
+/** A quarter of the soft open-file limit (each proxied connection takes two), within 64–16384. */
+function defaultMaxConnections(): number {
+  let limit = 1024;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m?.[1]) limit = Number(m[1]);
+  } catch {
+    // not Linux: keep the common default
+  }
+  return Math.max(64, Math.min(16_384, Math.floor(limit / 4)));
+}
+
+/** The address a --listen host name stands for (Node would bind the first one getaddrinfo returns), or EUSAGE. */
+async function resolveListenHost(host: string): Promise<string> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare) !== 0) return bare;
+  try {
+    return (await lookup(bare)).address;
+  } catch (e) {
+    throw new PortwatchError(
+      'EUSAGE',
+      `invalid --listen address '${host}': the name does not resolve (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
 
 /** Refuses a configuration that would expose the page (command lines) and the proxy to the network without a token. */
 export function checkExposure(host: string, token: string | null | undefined): void {
@@ -149,8 +175,12 @@ export class ServeServer {
   private readonly logger: ServeLogger;
   private readonly servePorts = new Set<number>();
   private readonly ownNetns: string | null;
+  /** False when the watched namespace (--netns-pid) cannot be compared with ours: then nothing is proxied or probed. */
+  private readonly namespaceKnown: boolean;
+  /** Set once the --netns-pid process is gone: its listeners were closed. */
+  private targetGone: string | null = null;
   private readonly upgraded = new Set<Duplex>();
-  private readonly usedTickets = new Map<string, number>();
+  private readonly auth: AuthContext;
   private readonly startedAt = new Date();
   private readonly api: ApiContext;
   private watcherInstance: PortWatcher | null = null;
@@ -170,13 +200,24 @@ export class ServeServer {
     if (token !== null && (typeof token !== 'string' || token.trim() === ''))
       throw new PortwatchError('EUSAGE', 'the token must not be empty');
     this.token = token;
-    checkExposure(options.host ?? DEFAULT_SERVE_HOST, token);
+    // A name is checked once resolved (bind()); an address can be refused at once.
+    const host = options.host ?? DEFAULT_SERVE_HOST;
+    if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) checkExposure(host, token);
     this.allowHosts = (options.allowHosts ?? []).map(normalizeAllowedHost).filter((h) => h !== '');
     this.logger = options.logger ?? silent;
+    this.auth = { token, allowHosts: this.allowHosts, sessions: new SessionStore(), tickets: new TicketLedger() };
     this.ownNetns = netnsOf();
+    const netnsPid = options.watchOptions?.netnsPid;
+    // Unprivileged, another user's /proc/PID/ns/net reads as null: then a port number could
+    // name a socket of the host as well as one of the namespace, and the proxy must not guess.
+    this.namespaceKnown = netnsPid === undefined || (this.ownNetns !== null && netnsOf(netnsPid) !== null);
     this.table = new ListenerTable({ label: options.label });
     this.log = new EventLog(options.history ?? 1000);
-    this.metrics = createServeMetrics({ listeners: () => this.table.values(), processMetrics: options.processMetrics ?? true });
+    this.metrics = createServeMetrics({
+      listeners: () => this.table.values(),
+      watching: () => (this.watcherInstance ? { source: this.watcherInstance.source, trigger: this.watcherInstance.trigger } : null),
+      processMetrics: options.processMetrics ?? true,
+    });
     this.hub = new SseHub({ heartbeatMs: options.heartbeatMs ?? 15_000, onCount: (n) => this.metrics.sseClients.set(n) });
     this.agents = createProxyAgents();
     const probe = options.probe ?? true;
@@ -191,6 +232,11 @@ export class ServeServer {
     this.probes = new ProbeQueue(this.probeSettings?.concurrency ?? 1);
     this.http = createServer({ maxHeaderSize: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, noDelay: true });
     this.http.headersTimeout = 30_000;
+    // No client may hold connections (and so file descriptors) for free: idle ones are closed,
+    // and beyond the limit new ones are refused, so that serve keeps fds for its own work.
+    this.http.timeout = options.idleTimeoutMs ?? 120_000;
+    this.http.keepAliveTimeout = Math.min(5_000, this.http.timeout);
+    this.http.maxConnections = options.maxConnections ?? defaultMaxConnections();
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head as Buffer));
     this.api = {
@@ -240,8 +286,17 @@ export class ServeServer {
         onError: (e) => this.logger.warn(e.message),
       });
     }
-    const host = this.options.host ?? DEFAULT_SERVE_HOST;
+    const named = this.options.host ?? DEFAULT_SERVE_HOST;
     const port = this.options.port ?? DEFAULT_SERVE_PORT;
+    let host: string;
+    try {
+      host = await resolveListenHost(named);
+      // What is bound decides, not the text: /etc/hosts may map `localhost` elsewhere.
+      if (host !== named) checkExposure(`${host} (${named})`, this.token);
+    } catch (e) {
+      await this.eventsFile?.close();
+      throw e;
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         this.http.once('error', reject);
@@ -258,6 +313,11 @@ export class ServeServer {
       throw new PortwatchError('EUSAGE', `cannot listen on ${urlHost(host)}:${port}: ${why}`, { cause: e });
     }
     const bound = this.http.address() as AddressInfo;
+    if (this.token === null && !isLoopbackHost(bound.address)) {
+      await new Promise<void>((resolve) => this.http.close(() => resolve()));
+      await this.eventsFile?.close();
+      checkExposure(bound.address, null);
+    }
     this.servePorts.add(bound.port);
     const family = bound.family === 'IPv6' ? 6 : 4;
     this.address = { host: bound.address, port: bound.port, family, url: `http://${urlHost(bound.address)}:${bound.port}/` };
@@ -325,11 +385,25 @@ export class ServeServer {
       this.lastScanMs = Date.now();
     });
     watcher.on('error', (err) => {
+      if ((err as PortwatchError).code === 'ENOPROCESS') this.onTargetGone(err.message);
       this.metrics.scanErrors.inc();
       this.lastError = err.message;
       this.lastErrorAt = Date.now();
       this.logger.warn(`scan failed, retrying: ${err.message}`);
     });
+  }
+
+  /**
+   * The --netns-pid process exited: its namespace can no longer be read, so its listeners
+   * are closed (with events, so pages and event consumers know) and health says why.
+   */
+  private onTargetGone(message: string): void {
+    if (this.targetGone !== null) return;
+    this.targetGone = message;
+    const time = new Date().toISOString();
+    const open = Array.from(this.table.values());
+    this.logger.warn(`${message}: closing its ${open.length} listener(s)`);
+    for (const listener of open) this.onPortEvent({ type: 'close', time, listener });
   }
 
   private onPortEvent(event: PortEvent): void {
@@ -351,8 +425,8 @@ export class ServeServer {
 
   private scheduleProbe(l: Listener): void {
     const settings = this.probeSettings;
-    if (!settings || l.protocol !== 'tcp' || NON_HTTP_PORTS.has(l.port) || this.isOwn(l)) return;
-    if (this.ownNetns !== null && l.netns !== null && l.netns !== this.ownNetns) return; // not reachable from here
+    if (!settings || !shouldProbe(l) || this.isOwn(l)) return;
+    if (!this.namespaceKnown || (this.ownNetns !== null && l.netns !== null && l.netns !== this.ownNetns)) return; // not reachable from here
     const host = connectAddress(l);
     if (host === null) return;
     const key = listenerKey(l);
@@ -377,17 +451,19 @@ export class ServeServer {
   }
 
   private health(): HealthReport {
-    const failing = this.lastErrorAt > this.lastScanMs;
+    const failing = this.lastErrorAt > this.lastScanMs || this.targetGone !== null;
     return {
       status: !this.isReady ? 'starting' : failing ? 'degraded' : 'ok',
       source: this.watcherInstance?.source ?? null,
+      trigger: this.watcherInstance?.trigger ?? null,
+      triggerFallback: this.watcherInstance?.triggerFallback ?? null,
       listeners: this.table.size,
       sseClients: this.hub.size,
       lastEventId: this.log.lastId,
       startedAt: this.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       lastScanAt: this.lastScanMs === 0 ? null : new Date(this.lastScanMs).toISOString(),
-      lastError: failing ? this.lastError : null,
+      lastError: this.targetGone ?? (failing ? this.lastError : null),
     };
   }
 
@@ -401,86 +477,33 @@ export class ServeServer {
     });
   }
 
-  /** Host check, then the token; returns what the request is for, or null when it was answered already. */
-  private gate(
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): { host: Exclude<HostMatch, { kind: 'rejected' }>; target: RequestTarget } | null {
-    const host = classifyHost(req.headers.host, this.allowHosts);
-    if (host.kind === 'rejected') {
-      sendError(req, res, 403, `${host.reason}.`, {
-        hint: 'portwatch answers only to localhost, IP addresses, p<PORT>.localhost and names given with --allow-host (protection against DNS rebinding).',
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const decision = authorize(authRequest(req, false), this.auth);
+    if (decision.kind === 'deny') {
+      req.resume();
+      return sendError(req, res, decision.status, decision.message, { hint: decision.hint, headers: decision.headers });
+    }
+    if (decision.kind === 'redirect') {
+      req.resume();
+      res.writeHead(decision.status, {
+        ...SECURITY_HEADERS,
+        Location: decision.location,
+        'Cache-Control': 'no-store',
+        ...(decision.setCookie === null ? {} : { 'Set-Cookie': decision.setCookie }),
       });
-      return null;
-    }
-    const target = splitRequestTarget(req.url);
-    if (target === null) {
-      sendError(req, res, 400, 'the request target must be a path');
-      return null;
-    }
-    if (this.token === null) return { host, target };
-    if (host.kind === 'proxy' && target.path === AUTH_PATH) {
-      this.exchangeTicket(req, res, host.hostname, target);
-      return null;
-    }
-    const queryToken = queryParam(target.search, 'token');
-    if (queryToken !== null && secretsEqual(queryToken, this.token)) {
-      const clean = { path: target.path, search: withoutParam(target.search, 'token') };
-      const navigation = req.method === 'GET' && /\btext\/html\b/.test(req.headers.accept ?? '');
-      if (navigation) {
-        res.writeHead(303, {
-          ...SECURITY_HEADERS,
-          Location: `${clean.path}${clean.search}`,
-          'Set-Cookie': sessionCookie(this.token),
-          'Cache-Control': 'no-store',
-        });
-        res.end();
-        return null;
-      }
-      res.setHeader('Set-Cookie', sessionCookie(this.token));
-      return { host, target: clean };
-    }
-    if (!isAuthorized(req.headers, this.token)) {
-      sendError(req, res, 401, 'this portwatch server needs a token.', {
-        hint: 'Open /?token=<token> once in this browser, or send "Authorization: Bearer <token>".',
-        headers: { 'WWW-Authenticate': 'Bearer realm="portwatch"' },
-      });
-      return null;
-    }
-    return { host, target };
-  }
-
-  private exchangeTicket(req: IncomingMessage, res: ServerResponse, hostname: string, target: RequestTarget): void {
-    const token = this.token as string;
-    const now = Date.now();
-    for (const [nonce, exp] of this.usedTickets) if (exp < now) this.usedTickets.delete(nonce);
-    const ticket = verifyTicket(token, queryParam(target.search, 'ticket') ?? '', hostname, now);
-    if (ticket === null || this.usedTickets.has(ticket.nonce)) {
-      sendError(req, res, 401, 'this sign-in link is not valid (any more).', { hint: 'Open the port again from the portwatch page.' });
+      res.end();
       return;
     }
-    this.usedTickets.set(ticket.nonce, ticket.expires);
-    res.writeHead(303, { ...SECURITY_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(token), 'Cache-Control': 'no-store' });
-    res.end();
-  }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const gated = this.gate(req, res);
-    if (!gated) return;
-    const { host, target } = gated;
-    if (host.kind === 'proxy') return this.proxy(req, res, host.port, `${target.path}${target.search}`, null);
+    if (decision.setCookie !== null) res.setHeader('Set-Cookie', decision.setCookie);
+    const to = decision.to;
+    if (to.kind === 'proxy') return this.proxy(req, res, to.port, to.path, to.prefix);
+    const target = to.target;
     const proxied = proxyPathRoute(target.path);
-    if (proxied?.kind === 'proxy') return this.proxy(req, res, proxied.port, `${proxied.rest}${target.search}`, `/proxy/${proxied.port}`);
     if (!OWN_METHODS.has(req.method ?? '')) {
       return sendError(req, res, 405, `${req.method} is not allowed here`, { headers: { Allow: 'GET, HEAD' } });
     }
     if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined) {
       return sendError(req, res, 413, 'portwatch accepts no request bodies', { headers: { Connection: 'close' } });
-    }
-    if (proxied?.kind === 'add-slash') {
-      res.writeHead(308, { ...SECURITY_HEADERS, Location: `/proxy/${proxied.port}/${target.search}` });
-      res.end();
-      return;
     }
     if (proxied?.kind === 'bad-port') return sendError(req, res, 400, `'${proxied.text}' is not a TCP port number`);
     const query = new URLSearchParams(target.search);
@@ -520,7 +543,7 @@ export class ServeServer {
     if (port < 1 || port > 65535) return sendError(req, res, 400, `${port} is not a TCP port number`);
     const parsed = parseHostHeader(req.headers.host);
     if (!parsed) return sendError(req, res, 400, 'no Host header');
-    const where = openLocation(parsed, port);
+    const where = openLocation(parsed, port, this.allowHosts);
     let location = where.url;
     if (this.token !== null && where.subdomain !== null) {
       location = `${where.url.replace(/\/$/, '')}${AUTH_PATH}?ticket=${createTicket(this.token, where.subdomain)}`;
@@ -530,7 +553,7 @@ export class ServeServer {
   }
 
   private proxyContext(): ProxyContext {
-    return { servePorts: this.servePorts, netns: this.ownNetns };
+    return { servePorts: this.servePorts, netns: this.ownNetns, namespaceKnown: this.namespaceKnown };
   }
 
   private proxy(req: IncomingMessage, res: ServerResponse, port: number, path: string, prefix: string | null): void {
@@ -556,31 +579,28 @@ export class ServeServer {
       maxBodyBytes: this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       agents: this.agents,
       onStatus: (status) => this.metrics.proxyRequests.inc({ status: String(status) }),
+      log: (message) => this.logger.warn(message),
     });
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const host = classifyHost(req.headers.host, this.allowHosts);
-    if (host.kind === 'rejected') return rejectUpgrade(socket, 403, `${host.reason} (DNS rebinding protection)`);
-    if (this.token !== null && !isAuthorized(req.headers, this.token)) {
-      return rejectUpgrade(socket, 401, 'this portwatch server needs a token', { 'WWW-Authenticate': 'Bearer realm="portwatch"' });
+    try {
+      this.upgrade(req, socket, head);
+    } catch (e) {
+      // Nothing a client or a target sends may end the process: this request fails alone.
+      this.logger.warn(`upgrade ${req.method} ${splitPath(req.url)} failed: ${(e as Error).message}`);
+      rejectUpgrade(socket, 500, 'internal error');
     }
-    const target = splitRequestTarget(req.url);
-    if (target === null) return rejectUpgrade(socket, 400, 'the request target must be a path');
-    let port: number;
-    let path: string;
-    let prefix: string | null = null;
-    if (host.kind === 'proxy') {
-      port = host.port;
-      path = `${target.path}${target.search}`;
-    } else {
-      const proxied = proxyPathRoute(target.path);
-      if (proxied?.kind !== 'proxy') return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${target.path}`);
-      port = proxied.port;
-      prefix = `/proxy/${port}`;
-      path = `${proxied.rest}${target.search}`;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const decision = authorize(authRequest(req, true), this.auth);
+    if (decision.kind === 'deny') return rejectUpgrade(socket, decision.status, decision.message, decision.headers);
+    if (decision.kind === 'redirect' || decision.to.kind !== 'proxy') {
+      return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${splitPath(req.url)}`);
     }
+    const { port, path, prefix } = decision.to;
     if (this.options.proxy === false) return rejectUpgrade(socket, 404, 'the proxy is turned off (--no-proxy)');
     const resolved = resolveProxyTarget(port, Array.from(this.table.values()), this.proxyContext());
     if (!resolved.ok) {
@@ -595,12 +615,21 @@ export class ServeServer {
       publicHost: req.headers.host ?? 'localhost',
       token: this.token,
       onStatus: (status) => this.metrics.proxyRequests.inc({ status: String(status) }),
+      log: (message) => this.logger.warn(message),
       track: (s) => {
         this.upgraded.add(s);
         s.once('close', () => this.upgraded.delete(s));
       },
     });
   }
+}
+
+function authRequest(req: IncomingMessage, upgrade: boolean): AuthRequest {
+  return { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, upgrade };
+}
+
+function splitPath(url: string | undefined): string {
+  return (url ?? '').split('?')[0] ?? '';
 }
 
 /** A `portwatch serve` server; call listen() to start it and close() to stop it. */

@@ -3,8 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { clientResponseHeaders, rewriteLocation, upstreamRequestHeaders } from '../../src/serve/proxy.js';
-import { SESSION_COOKIE, sessionValue } from '../../src/serve/security.js';
+import { SANDBOX_CSP, clientResponseHeaders, rewriteLocation, upstreamRequestHeaders } from '../../src/serve/proxy.js';
+import { SESSION_COOKIE } from '../../src/serve/security.js';
 import type { ServeServer } from '../../src/serve/server.js';
 import { waitFor } from '../helpers/processes.js';
 import { closeAll, httpGet, portsIn, SseClient, startServe } from './helpers.js';
@@ -57,10 +57,7 @@ describe('upstreamRequestHeaders', () => {
   });
 
   it("never passes portwatch's own token or session cookie on; other credentials stay", () => {
-    const out = upstreamRequestHeaders(
-      ['Authorization', 'Bearer tok', 'Cookie', `a=1; ${SESSION_COOKIE}=${sessionValue('tok')}; b=2`],
-      base,
-    );
+    const out = upstreamRequestHeaders(['Authorization', 'Bearer tok', 'Cookie', `a=1; ${SESSION_COOKIE}=c2Vzc2lvbg; b=2`], base);
     expect(out.slice(0, 2)).toEqual(['Cookie', 'a=1; b=2']);
     const onlyOurs = upstreamRequestHeaders(['Cookie', `${SESSION_COOKIE}=x`, 'Authorization', 'Bearer app-token'], base);
     expect(onlyOurs.slice(0, 2)).toEqual(['Authorization', 'Bearer app-token']);
@@ -434,8 +431,9 @@ describe('the proxy, end to end', () => {
     const up = await upstream(echo);
     const token = 'proxy-token-123456';
     const server = await serveFor([up.port], { probe: false, token });
-    const cookie = `app=1; ${SESSION_COOKIE}=${sessionValue(token)}`;
-    const viaCookie = JSON.parse((await httpGet(server.port, `/proxy/${up.port}/`, { headers: { cookie } })).body) as Echo;
+    const authorization = `Bearer ${token}`;
+    const cookie = `app=1; ${SESSION_COOKIE}=c2Vzc2lvbg; portwatch_proxy_session=x`;
+    const viaCookie = JSON.parse((await httpGet(server.port, `/proxy/${up.port}/`, { headers: { cookie, authorization } })).body) as Echo;
     expect(viaCookie.headers.cookie).toBe('app=1');
     const viaBearer = JSON.parse(
       (await httpGet(server.port, `/proxy/${up.port}/`, { headers: { authorization: `Bearer ${token}` } })).body,
@@ -445,6 +443,23 @@ describe('the proxy, end to end', () => {
     const viaQuery = JSON.parse((await httpGet(server.port, `/proxy/${up.port}/x?token=${token}&keep=1`)).body) as Echo;
     expect(viaQuery.url).toBe('/x?keep=1');
     expect((await httpGet(server.port, `/proxy/${up.port}/`)).status).toBe(401);
+  });
+
+  it("never passes a target's Service-Worker-Allowed or portwatch_* cookies; sandboxes the path form only", async () => {
+    const up = await upstream((_req, res) => {
+      res.setHeader('Set-Cookie', ['portwatch_session=evil; Path=/', ' portwatch_proxy_session =x', 'app=1; Path=/']);
+      res.writeHead(200, { 'Service-Worker-Allowed': '/', 'Content-Security-Policy': "img-src 'self'", 'Content-Type': 'text/html' });
+      res.end('<title>app</title>');
+    });
+    const server = await serveFor([up.port], { probe: false });
+    const viaPath = await httpGet(server.port, `/proxy/${up.port}/`);
+    expect(viaPath.headers['service-worker-allowed']).toBeUndefined();
+    expect(viaPath.headers['set-cookie']).toEqual(['app=1; Path=/']);
+    expect(viaPath.headers['content-security-policy']).toBe(`img-src 'self', ${SANDBOX_CSP}`);
+    const viaHost = await httpGet(server.port, '/', { headers: { host: `p${up.port}.localhost:${server.port}` } });
+    expect(viaHost.headers['service-worker-allowed']).toBeUndefined();
+    expect(viaHost.headers['set-cookie']).toEqual(['app=1; Path=/']);
+    expect(viaHost.headers['content-security-policy']).toBe("img-src 'self'");
   });
 
   it('--no-proxy turns it off', async () => {

@@ -2,15 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   bearerToken,
   classifyHost,
+  cookieValues,
   createTicket,
-  isAuthorized,
   isLocalhostName,
   normalizeAllowedHost,
-  parseCookies,
   parseHostHeader,
   secretsEqual,
-  sessionCookie,
-  sessionValue,
   verifyTicket,
   SESSION_COOKIE,
 } from '../../src/serve/security.js';
@@ -110,28 +107,15 @@ describe('token', () => {
     expect(bearerToken('Bearer a b')).toBeNull();
   });
 
-  it('parseCookies keeps the first of each name', () => {
-    expect([...parseCookies('a=1; b=2;c=3; a=4; junk')]).toEqual([
-      ['a', '1'],
-      ['b', '2'],
-      ['c', '3'],
-    ]);
-    expect(parseCookies(undefined).size).toBe(0);
-  });
-
-  it('isAuthorized: the Bearer token or the session cookie, nothing else', () => {
-    expect(isAuthorized({ authorization: `Bearer ${token}` }, token)).toBe(true);
-    expect(isAuthorized({ cookie: `x=1; ${SESSION_COOKIE}=${sessionValue(token)}` }, token)).toBe(true);
-    expect(isAuthorized({}, token)).toBe(false);
-    expect(isAuthorized({ authorization: 'Bearer wrong' }, token)).toBe(false);
-    expect(isAuthorized({ cookie: `${SESSION_COOKIE}=${token}` }, token)).toBe(false); // the cookie holds a derived value, not the token
-    expect(isAuthorized({ cookie: `${SESSION_COOKIE}=${sessionValue('other')}` }, token)).toBe(false);
-  });
-
-  it('the session cookie is HttpOnly, SameSite and does not contain the token', () => {
-    const c = sessionCookie(token);
-    expect(c).toMatch(new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; Max-Age=\\d+; HttpOnly; SameSite=Lax$`));
-    expect(c).not.toContain(token);
+  it('cookieValues reads RFC 6265 pairs strictly and returns every value of the name', () => {
+    expect(cookieValues('a=1; b=2;c=3; a=4; junk', 'a')).toEqual(['1', '4']);
+    expect(cookieValues(`x=1; ${SESSION_COOKIE}=abc`, SESSION_COOKIE)).toEqual(['abc']);
+    expect(cookieValues(`${SESSION_COOKIE}="abc"`, SESSION_COOKIE)).toEqual(['abc']);
+    // not the cookie: a space before '=', a value with a space, a prefix of the name
+    expect(cookieValues(`${SESSION_COOKIE} =abc`, SESSION_COOKIE)).toEqual([]);
+    expect(cookieValues(`${SESSION_COOKIE}=a b`, SESSION_COOKIE)).toEqual([]);
+    expect(cookieValues(`x${SESSION_COOKIE}=abc; ${SESSION_COOKIE}x=abc`, SESSION_COOKIE)).toEqual([]);
+    expect(cookieValues(undefined, 'a')).toEqual([]);
   });
 });
 

@@ -50,6 +50,7 @@ describe('GET /api/listeners', () => {
       'address',
       'port',
       'dualStack',
+      'interface',
       'inode',
       'uid',
       'netns',
@@ -263,7 +264,15 @@ describe('other endpoints and limits', () => {
       lastEventId: 0,
       lastError: null,
       source: expect.any(String),
+      trigger: expect.stringMatching(/^(tracefs|poll)$/),
     });
+    const health = json(r.body) as { source: string; trigger: string; triggerFallback: string | null };
+    // as root with tracefs, auto uses it; otherwise the fallback says why
+    expect(health.trigger === 'tracefs' ? health.triggerFallback : typeof health.triggerFallback).toBe(
+      health.trigger === 'tracefs' ? null : 'string',
+    );
+    const metrics = await httpGet(server.port, '/metrics');
+    expect(metrics.body.split('\n')).toContainEqual(`portwatch_watch_info{source="${health.source}",trigger="${health.trigger}"} 1`);
   });
 
   it('the page and its assets: same origin only (CSP), cached by ETag', async () => {
@@ -476,11 +485,13 @@ describe('security', () => {
     });
   });
 
-  it('/open/<PORT> without a token goes straight to p<PORT>.localhost, or to /proxy/<PORT>/ on other names', async () => {
+  it('/open/<PORT> without a token goes to a host of its own (p<PORT>.localhost, p<PORT>.<allowed name>), or /proxy/<PORT>/ on IPs', async () => {
     const server = await startServe({ probe: false, filter: () => false, allowHosts: ['devbox'] });
     const local = await httpGet(server.port, '/open/5173', { headers: { host: `127.0.0.1:${server.port}` } });
     expect(local.headers.location).toBe(`//p5173.localhost:${server.port}/`);
     const named = await httpGet(server.port, '/open/5173', { headers: { host: 'devbox:4040' } });
-    expect(named.headers.location).toBe('/proxy/5173/');
+    expect(named.headers.location).toBe('//p5173.devbox:4040/');
+    const ip = await httpGet(server.port, '/open/5173', { headers: { host: '10.1.2.3:4040' } });
+    expect(ip.headers.location).toBe('/proxy/5173/');
   });
 });
