@@ -2,6 +2,7 @@
  * portwatch run [options] -- COMMAND [ARGS…]: run a command, report the ports its process
  * tree opens and closes; the exit status (or the signal) is COMMAND's.
  */
+import { TRIGGER_CHOICES, type TriggerChoice } from '../triggers/trigger.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
@@ -27,6 +28,7 @@ interface RunCliOptions extends RawRulesOptions {
   hints: boolean;
   interval?: string;
   source: string;
+  trigger: string;
   logLevel: string;
 }
 
@@ -91,12 +93,19 @@ export function registerRun(program: Command): void {
     .option('--no-hints', 'give COMMAND our stdout/stderr directly (a terminal stays a terminal) instead of reading them for URL hints')
     .option('--interval <duration>', 'scan every DURATION; default: adaptive')
     .option('--source <name>', `how to read sockets: ${SOURCE_CHOICES.join(', ')}`, 'auto')
+    .option(
+      '--trigger <name>',
+      `when to look: ${TRIGGER_CHOICES.join(', ')} (auto: kernel events through tracefs as root, else polling)`,
+      'auto',
+    )
     .option('--log-level <level>', 'diagnostics on stderr: fatal, error, warn, info, debug, trace, silent', 'warn');
   addRulesOptions(cmd, 'report every listener of the tree, even those the config would ignore').action(
     async (words: string[], opts: RunCliOptions) => {
       const log = createLogger(opts.logLevel);
       if (!(SOURCE_CHOICES as readonly string[]).includes(opts.source))
         throw new PortwatchError('EUSAGE', `unknown source '${opts.source}': use one of ${SOURCE_CHOICES.join(', ')}`);
+      if (!(TRIGGER_CHOICES as readonly string[]).includes(opts.trigger))
+        throw new PortwatchError('EUSAGE', `unknown trigger '${opts.trigger}': use one of ${TRIGGER_CHOICES.join(', ')}`);
       const [command, ...args] = words as [string, ...string[]];
       const readyExec = opts.readyExec === undefined ? null : splitCommandLine(opts.readyExec);
       const ready = opts.ready !== undefined ? parseReadySpec(opts.ready) : readyExec !== null ? parseReadySpec('any') : null;
@@ -133,7 +142,11 @@ export function registerRun(program: Command): void {
       const outcome = await runCommand({
         command,
         args,
-        watch: { source: opts.source as SourceChoice, ...(interval !== undefined ? { interval } : {}) },
+        watch: {
+          source: opts.source as SourceChoice,
+          trigger: opts.trigger as TriggerChoice,
+          ...(interval !== undefined ? { interval } : {}),
+        },
         rules,
         ready,
         readyExec,

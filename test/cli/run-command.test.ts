@@ -147,6 +147,7 @@ describe('portwatch run: exit status and signals pass through', () => {
       [['run', '--exit-with-ready-exec', '--', 'true'], /--exit-with-ready-exec needs --ready-exec/],
       [['run', '--events', '/nonexistent-dir/x', '--', 'true'], /--events \/nonexistent-dir\/x: cannot write: ENOENT/],
       [['run', '--grace', 'soon', '--', 'true'], /invalid grace 'soon'/],
+      [['run', '--trigger', 'sometimes', '--', 'true'], /unknown trigger 'sometimes': use one of auto, tracefs, poll/],
     ] as const) {
       const r = await runCli([...args]);
       expect(r.code, args.join(' ')).toBe(2);
