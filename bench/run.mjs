@@ -112,9 +112,11 @@ async function withConnections(n, fn) {
  * its own process with default settings, so the benchmark's own work and garbage do not
  * count against the watcher's CPU budget.
  */
-async function detection() {
+async function detection(trigger) {
   const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'watch', '--json', '--pid', String(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'watch', '--json', '--trigger', trigger, '--pid', String(process.pid)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise((resolve) => child.stderr.on('data', (d) => String(d).includes('watching') && resolve()));
   const opened = new Map(); // port → resolve
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -122,6 +124,12 @@ async function detection() {
     if (e.type === 'open') opened.get(e.listener.port)?.();
   });
   const latencies = [];
+  const closeLatencies = [];
+  const closed = new Map();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const e = JSON.parse(line);
+    if (e.type === 'close') closed.get(e.listener.port)?.();
+  });
   for (let i = 0; i < DETECTIONS; i++) {
     await sleep(Math.random() * 300); // do not phase-lock with the scan timer
     const server = createServer();
@@ -134,12 +142,21 @@ async function detection() {
     ]);
     latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
     opened.delete(port);
+    await sleep(Math.random() * 300);
+    const gone = new Promise((resolve) => closed.set(port, resolve));
+    const tc = process.hrtime.bigint();
     await new Promise((r) => server.close(r));
+    await Promise.race([gone, sleep(10_000).then(() => Promise.reject(new Error('no close event in 10 s')))]);
+    closeLatencies.push(Number(process.hrtime.bigint() - tc) / 1e6);
+    closed.delete(port);
   }
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
-  console.log(`\nDetection, listen() → open event from 'portwatch watch --json', default settings (${latencies.length} runs):`);
-  console.log(`p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${quantile(latencies, 0.95).toFixed(1)} ms`);
+  console.log(`\nDetection with --trigger ${trigger}, from 'portwatch watch --json' (${latencies.length} runs):`);
+  console.log(
+    `listen() → open p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${quantile(latencies, 0.95).toFixed(1)} ms; ` +
+      `close() → close p50 ${quantile(closeLatencies, 0.5).toFixed(1)} ms, p95 ${quantile(closeLatencies, 0.95).toFixed(1)} ms`,
+  );
 }
 
 /** CPU time of every thread of `pid` in ms, from schedstat (nanoseconds, not 10 ms ticks). */
@@ -155,9 +172,9 @@ function cpuMsOf(pid) {
   return ns / 1e6;
 }
 
-async function idle() {
+async function idle(trigger) {
   const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'watch', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'watch', '--json', '--trigger', trigger], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise((resolve) => child.stderr.on('data', (d) => String(d).includes('watching') && resolve()));
   await sleep(1000);
   const t0 = cpuMsOf(child.pid);
@@ -167,15 +184,18 @@ async function idle() {
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
   console.log(
-    `\nIdle 'portwatch watch' over ${IDLE_S} s: CPU ${(spentMs / (IDLE_S * 10)).toFixed(2)} % of one core, RSS ${(rssKb / 1024).toFixed(1)} MB`,
+    `\nIdle 'portwatch watch --trigger ${trigger}' over ${IDLE_S} s: CPU ${(spentMs / (IDLE_S * 10)).toFixed(2)} % of one core, RSS ${(rssKb / 1024).toFixed(1)} MB`,
   );
 }
 
 console.log(`portwatch benchmark — node ${process.version}, ${new Date().toISOString()}`);
 // Idle first: before the load phases, whose 20,000 closing connections leave the kernel
 // busy for a while and would be charged to whichever process runs.
-await idle();
-await detection();
+// Both triggers side by side in one run (the machine is shared and noisy): tracefs needs
+// root; without it only poll is measured.
+const triggers = process.getuid?.() === 0 ? ['tracefs', 'poll'] : ['poll'];
+for (const t of triggers) await idle(t);
+for (const t of triggers) await detection(t);
 const idleRows = await costTable('no load');
 const loadRows = await withConnections(N, () => costTable(`${N} established loopback connections`));
 const seedIdle = idleRows.find((r) => r.method.startsWith('seed'));
