@@ -1,164 +1,40 @@
 /**
  * `portwatch serve` as a library: createServeServer() returns a server that watches the
- * listening sockets and serves the live page, the API, the proxy and the metrics. The
- * modules around it each do one thing; this one wires them to the watcher and to HTTP.
+ * listening sockets and serves the live page, the API, the proxy and the metrics. This
+ * module is the HTTP side: binding, the one access decision (auth.ts) for requests and
+ * upgrades, routing, and handing proxied requests to proxy.ts. What serve knows (the table,
+ * events, probes, health) lives in live-state.ts.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { lookup } from 'node:dns/promises';
 import { isIP, type AddressInfo } from 'node:net';
-import { hostname as osHostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { PortwatchError } from '../errors.js';
-import { listenerKey, type Listener, type PortEvent } from '../listener.js';
+import type { Listener } from '../listener.js';
 import { netnsOf } from '../namespaces.js';
-import { PortWatcher, watch, type WatchOptions } from '../watch/watcher.js';
-import {
-  eventMessage,
-  handleEvents,
-  handleHealth,
-  handleListeners,
-  handleMetrics,
-  silentMessage,
-  updateMessage,
-  type ApiContext,
-  type HealthReport,
-  type LoggedEvent,
-} from './api.js';
-import { APP_CSS, APP_JS, INDEX_HTML, type Asset } from './dashboard/assets.js';
-import { EventLog } from './event-log.js';
-import { EventsFile, DEFAULT_EVENTS_FILE_MAX_BYTES } from './events-file.js';
-import { PROBE_MAX_BYTES, PROBE_TIMEOUT_MS, probeHttp, shouldProbe } from './http-probe.js';
-import { isLoopbackHost, urlHost, DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from './listen-address.js';
-import { ListenerTable, type LabelFn, type ListenerView } from './listener-table.js';
-import { createServeMetrics, type ServeMetrics } from './metrics.js';
-import { ProbeQueue } from './probe-queue.js';
-import { createProxyAgents, forwardRequest, forwardUpgrade, type ProxyAgents } from './proxy.js';
-import { connectAddress, resolveProxyTarget, type ProxyContext } from './proxy-target.js';
-import { PAGE_CSP, SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
+import type { PortWatcher } from '../watch/watcher.js';
+import { handleEvents, handleHealth, handleListeners, handleMetrics } from './api.js';
 import { authorize, type AuthContext, type AuthRequest } from './auth.js';
+import { checkExposure, defaultMaxConnections, resolveListenHost } from './bind-address.js';
+import { APP_CSS, APP_JS, INDEX_HTML, type Asset } from './dashboard/assets.js';
+import { isLoopbackHost, urlHost, DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from './listen-address.js';
+import type { ListenerTable, ListenerView } from './listener-table.js';
+import { LiveState } from './live-state.js';
+import type { ServeMetrics } from './metrics.js';
+import { createProxyAgents, forwardRequest, forwardUpgrade, type ProxyAgents } from './proxy.js';
+import { resolveProxyTarget, type ProxyContext } from './proxy-target.js';
+import { PAGE_CSP, SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
 import { openLocation, proxyPathRoute } from './routing.js';
 import { AUTH_PATH, createTicket, normalizeAllowedHost, parseHostHeader } from './security.js';
+import type { ServeAddress, ServeLogger, ServeServerOptions } from './serve-options.js';
 import { SessionStore, TicketLedger } from './sessions.js';
-import { SseHub } from './sse.js';
 
-export interface ServeLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-}
-
-export interface ProbeSettings {
-  /** Per listener, both attempts together (default 1000 ms). */
-  timeoutMs?: number;
-  /** Bytes read per attempt (default 64 KiB). */
-  maxBytes?: number;
-  /** Probes at a time (default 4). */
-  concurrency?: number;
-}
-
-export interface ServeServerOptions {
-  /** Address to listen on (default 127.0.0.1). Anything but loopback requires `token`. */
-  host?: string;
-  /** Port (default 4040; 0 picks a free one). */
-  port?: number;
-  /** Every request must carry it (Bearer header, or the cookie set by opening /?token=…). */
-  token?: string | null;
-  /** More Host names to answer to (and p<PORT>. under them), besides localhost and IP addresses. */
-  allowHosts?: readonly string[];
-  /** How to watch: source, netnsPid, interval… (the filter goes in `filter`). */
-  watchOptions?: Omit<WatchOptions, 'filter' | 'signal' | 'persistent'>;
-  /** Only these listeners are listed, announced and proxied to. */
-  filter?: (l: Listener) => boolean;
-  /** A label for each listener (e.g. from a rules file), shown as `label` in the JSON. */
-  label?: LabelFn;
-  /**
-   * False for "silent" listeners: listed (API, page), but their opens and closes are not
-   * announced — not in the event log, the default event stream messages, the events file or
-   * portwatch_events_total. The stream carries them as `event: silent` so live pages stay right.
-   */
-  announce?: (l: Listener) => boolean;
-  /** Append every event to this file as NDJSON. */
-  eventsFile?: string | null;
-  /** Rotate the events file to `<file>.1` at this size (default 10 MiB). */
-  eventsFileMaxBytes?: number;
-  /** Recent events kept for Last-Event-ID and ?since= (default 1000). */
-  history?: number;
-  /** Heartbeat comment on event streams this often (default 15 s). */
-  heartbeatMs?: number;
-  /** HTTP detection of new TCP listeners (default on). */
-  probe?: boolean | ProbeSettings;
-  /** The reverse proxy (default on). */
-  proxy?: boolean;
-  /** Largest request body the proxy forwards (default 32 MiB). */
-  maxBodyBytes?: number;
-  /** Largest request head (default 16 KiB; beyond it: 431). */
-  maxHeaderBytes?: number;
-  /** Export process_* and nodejs_* metrics too (default true). */
-  processMetrics?: boolean;
-  /** A client connection with no byte in either direction for this long is closed (default 120 s; event streams send a heartbeat). */
-  idleTimeoutMs?: number;
-  /** Client connections at a time; more are refused (default: a quarter of the open-file limit, 64–16384). */
-  maxConnections?: number;
-  /** How long close() lets requests in flight finish before cutting them (default 1 s). */
-  shutdownGraceMs?: number;
-  logger?: ServeLogger;
-}
-
-export interface ServeAddress {
-  host: string;
-  port: number;
-  family: 4 | 6;
-  /** e.g. http://127.0.0.1:4040/ */
-  url: string;
-}
+export { checkExposure } from './bind-address.js';
+export type { ProbeSettings, ServeAddress, ServeLogger, ServeServerOptions } from './serve-options.js';
 
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
-const READY_WAIT_MS = 5_000;
 const OWN_METHODS = new Set(['GET', 'HEAD']);
 const silent: ServeLogger = { debug() {}, info() {}, warn() {} };
-
-/** A quarter of the soft open-file limit (each proxied connection takes two), within 64–16384. */
-function defaultMaxConnections(): number {
-  let limit = 1024;
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m?.[1]) limit = Number(m[1]);
-  } catch {
-    // not Linux: keep the common default
-  }
-  return Math.max(64, Math.min(16_384, Math.floor(limit / 4)));
-}
-
-/** The address a --listen host name stands for (Node would bind the first one getaddrinfo returns), or EUSAGE. */
-async function resolveListenHost(host: string): Promise<string> {
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (isIP(bare) !== 0) return bare;
-  try {
-    return (await lookup(bare)).address;
-  } catch (e) {
-    throw new PortwatchError(
-      'EUSAGE',
-      `invalid --listen address '${host}': the name does not resolve (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        cause: e,
-      },
-    );
-  }
-}
-
-/** Refuses a configuration that would expose the page (command lines) and the proxy to the network without a token. */
-export function checkExposure(host: string, token: string | null | undefined): void {
-  if (token !== null && token !== undefined) return;
-  if (!isLoopbackHost(host)) {
-    throw new PortwatchError(
-      'EUSAGE',
-      `refusing to listen on ${host} without a token: the page shows command lines and the proxy reaches local servers; ` +
-        'give --token or --token-file (or listen on 127.0.0.1)',
-    );
-  }
-}
 
 export class ServeServer {
   readonly table: ListenerTable;
@@ -166,31 +42,17 @@ export class ServeServer {
   private readonly options: ServeServerOptions;
   private readonly token: string | null;
   private readonly allowHosts: string[];
-  private readonly log: EventLog<LoggedEvent>;
-  private readonly hub: SseHub;
+  private readonly state: LiveState;
   private readonly http: Server;
   private readonly agents: ProxyAgents;
-  private readonly probes: ProbeQueue;
-  private readonly probeSettings: Required<ProbeSettings> | null;
   private readonly logger: ServeLogger;
   private readonly servePorts = new Set<number>();
   private readonly ownNetns: string | null;
   /** False when the watched namespace (--netns-pid) cannot be compared with ours: then nothing is proxied or probed. */
   private readonly namespaceKnown: boolean;
-  /** Set once the --netns-pid process is gone: its listeners were closed. */
-  private targetGone: string | null = null;
   private readonly upgraded = new Set<Duplex>();
   private readonly auth: AuthContext;
-  private readonly startedAt = new Date();
-  private readonly api: ApiContext;
-  private watcherInstance: PortWatcher | null = null;
-  private eventsFile: EventsFile | null = null;
   private address: ServeAddress | null = null;
-  private isReady = false;
-  private readyWaiters: (() => void)[] = [];
-  private lastError: string | null = null;
-  private lastErrorAt = 0;
-  private lastScanMs = 0;
   private closing: Promise<void> | null = null;
   private listening: Promise<ServeAddress> | null = null;
 
@@ -211,25 +73,14 @@ export class ServeServer {
     // Unprivileged, another user's /proc/PID/ns/net reads as null: then a port number could
     // name a socket of the host as well as one of the namespace, and the proxy must not guess.
     this.namespaceKnown = netnsPid === undefined || (this.ownNetns !== null && netnsOf(netnsPid) !== null);
-    this.table = new ListenerTable({ label: options.label });
-    this.log = new EventLog(options.history ?? 1000);
-    this.metrics = createServeMetrics({
-      listeners: () => this.table.values(),
-      watching: () => (this.watcherInstance ? { source: this.watcherInstance.source, trigger: this.watcherInstance.trigger } : null),
-      processMetrics: options.processMetrics ?? true,
+    this.state = new LiveState(options, {
+      isOwn: (l) => this.isOwn(l),
+      reachable: (l) => this.namespaceKnown && (this.ownNetns === null || l.netns === null || l.netns === this.ownNetns),
+      logger: this.logger,
     });
-    this.hub = new SseHub({ heartbeatMs: options.heartbeatMs ?? 15_000, onCount: (n) => this.metrics.sseClients.set(n) });
+    this.table = this.state.table;
+    this.metrics = this.state.metrics;
     this.agents = createProxyAgents();
-    const probe = options.probe ?? true;
-    this.probeSettings =
-      probe === false
-        ? null
-        : {
-            timeoutMs: (probe === true ? undefined : probe.timeoutMs) ?? PROBE_TIMEOUT_MS,
-            maxBytes: (probe === true ? undefined : probe.maxBytes) ?? PROBE_MAX_BYTES,
-            concurrency: (probe === true ? undefined : probe.concurrency) ?? 4,
-          };
-    this.probes = new ProbeQueue(this.probeSettings?.concurrency ?? 1);
     this.http = createServer({ maxHeaderSize: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, noDelay: true });
     this.http.headersTimeout = 30_000;
     // No client may hold connections (and so file descriptors) for free: idle ones are closed,
@@ -239,21 +90,13 @@ export class ServeServer {
     this.http.maxConnections = options.maxConnections ?? defaultMaxConnections();
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head as Buffer));
-    this.api = {
-      table: this.table,
-      log: this.log,
-      hub: this.hub,
-      metrics: this.metrics,
-      hostname: osHostname(),
-      whenReady: () => this.waitReady(READY_WAIT_MS),
-      health: () => this.health(),
-    };
   }
 
   /** The watcher (after listen()). */
   get watcher(): PortWatcher {
-    if (!this.watcherInstance) throw new Error('the server is not listening yet');
-    return this.watcherInstance;
+    const w = this.state.watcher;
+    if (!w) throw new Error('the server is not listening yet');
+    return w;
   }
 
   /** Where it listens (after listen()). */
@@ -280,12 +123,7 @@ export class ServeServer {
 
   private async bind(): Promise<ServeAddress> {
     if (this.closing) throw new PortwatchError('EUSAGE', 'the server was closed');
-    if (this.options.eventsFile) {
-      this.eventsFile = await EventsFile.open(this.options.eventsFile, {
-        maxBytes: this.options.eventsFileMaxBytes ?? DEFAULT_EVENTS_FILE_MAX_BYTES,
-        onError: (e) => this.logger.warn(e.message),
-      });
-    }
+    await this.state.openEventsFile();
     const named = this.options.host ?? DEFAULT_SERVE_HOST;
     const port = this.options.port ?? DEFAULT_SERVE_PORT;
     let host: string;
@@ -293,11 +131,6 @@ export class ServeServer {
       host = await resolveListenHost(named);
       // What is bound decides, not the text: /etc/hosts may map `localhost` elsewhere.
       if (host !== named) checkExposure(`${host} (${named})`, this.token);
-    } catch (e) {
-      await this.eventsFile?.close();
-      throw e;
-    }
-    try {
       await new Promise<void>((resolve, reject) => {
         this.http.once('error', reject);
         this.http.listen({ host, port }, () => {
@@ -306,28 +139,29 @@ export class ServeServer {
         });
       });
     } catch (e) {
-      await this.eventsFile?.close();
+      await this.state.closeFiles();
+      if (e instanceof PortwatchError) throw e;
       const err = e as NodeJS.ErrnoException;
       const why =
         err.code === 'EADDRINUSE' ? 'the address is in use' : err.code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
-      throw new PortwatchError('EUSAGE', `cannot listen on ${urlHost(host)}:${port}: ${why}`, { cause: e });
+      throw new PortwatchError('EUSAGE', `cannot listen on ${urlHost(named)}:${port}: ${why}`, { cause: e });
     }
     const bound = this.http.address() as AddressInfo;
     if (this.token === null && !isLoopbackHost(bound.address)) {
       await new Promise<void>((resolve) => this.http.close(() => resolve()));
-      await this.eventsFile?.close();
+      await this.state.closeFiles();
       checkExposure(bound.address, null);
     }
     this.servePorts.add(bound.port);
     const family = bound.family === 'IPv6' ? 6 : 4;
     this.address = { host: bound.address, port: bound.port, family, url: `http://${urlHost(bound.address)}:${bound.port}/` };
-    this.startWatching();
+    this.state.start();
     return this.address;
   }
 
   /** Resolves once the first scan is done. */
   ready(): Promise<void> {
-    return this.isReady ? Promise.resolve() : new Promise((resolve) => this.readyWaiters.push(resolve));
+    return this.state.ready();
   }
 
   /** Ends event streams, stops accepting, closes the watcher, flushes the events file. Idempotent. */
@@ -338,22 +172,17 @@ export class ServeServer {
 
   private async shutdown(): Promise<void> {
     const closed = this.http.listening ? new Promise<void>((resolve) => this.http.close(() => resolve())) : Promise.resolve();
-    this.hub.close();
     for (const s of this.upgraded) s.destroy();
     this.upgraded.clear();
     this.http.closeIdleConnections();
     const grace = setTimeout(() => this.http.closeAllConnections(), this.options.shutdownGraceMs ?? 1_000);
-    this.probes.close();
-    await this.watcherInstance?.close();
+    await this.state.close();
     await closed;
     clearTimeout(grace);
     this.agents.http.destroy();
     this.agents.https.destroy();
-    await this.eventsFile?.close();
-    for (const w of this.readyWaiters.splice(0)) w();
+    await this.state.closeFiles();
   }
-
-  // ---- the watcher ---------------------------------------------------------------------
 
   /** portwatch's own listening socket(s): not listed, not probed, never proxied to. */
   private isOwn(l: Listener): boolean {
@@ -363,108 +192,6 @@ export class ServeServer {
       (l.process === null || l.process.pid === process.pid) &&
       (this.ownNetns === null || l.netns === null || l.netns === this.ownNetns)
     );
-  }
-
-  private startWatching(): void {
-    const userFilter = this.options.filter;
-    const watcher = watch({
-      ...this.options.watchOptions,
-      filter: (l) => !this.isOwn(l) && (userFilter ? userFilter(l) : true),
-    });
-    this.watcherInstance = watcher;
-    watcher.on('ready', (initial) => {
-      this.table.reset(initial, new Date().toISOString());
-      for (const l of initial) this.scheduleProbe(l);
-      this.isReady = true;
-      for (const w of this.readyWaiters.splice(0)) w();
-    });
-    watcher.on('close', (e) => this.onPortEvent(e));
-    watcher.on('open', (e) => this.onPortEvent(e));
-    watcher.on('scan', (s) => {
-      this.metrics.scanDuration.observe(s.durationMs / 1000);
-      this.lastScanMs = Date.now();
-    });
-    watcher.on('error', (err) => {
-      if ((err as PortwatchError).code === 'ENOPROCESS') this.onTargetGone(err.message);
-      this.metrics.scanErrors.inc();
-      this.lastError = err.message;
-      this.lastErrorAt = Date.now();
-      this.logger.warn(`scan failed, retrying: ${err.message}`);
-    });
-  }
-
-  /**
-   * The --netns-pid process exited: its namespace can no longer be read, so its listeners
-   * are closed (with events, so pages and event consumers know) and health says why.
-   */
-  private onTargetGone(message: string): void {
-    if (this.targetGone !== null) return;
-    this.targetGone = message;
-    const time = new Date().toISOString();
-    const open = Array.from(this.table.values());
-    this.logger.warn(`${message}: closing its ${open.length} listener(s)`);
-    for (const listener of open) this.onPortEvent({ type: 'close', time, listener });
-  }
-
-  private onPortEvent(event: PortEvent): void {
-    const key = listenerKey(event.listener);
-    this.table.apply(event);
-    const json = this.table.eventJson(event);
-    if (event.type === 'open') this.scheduleProbe(event.listener);
-    else this.probes.cancel(key);
-    if (this.options.announce && !this.options.announce(event.listener)) {
-      this.hub.broadcast(silentMessage(json));
-      return;
-    }
-    const entry = this.log.append({ json, sse: '' });
-    entry.data.sse = eventMessage(entry.id, json);
-    this.metrics.events.inc({ type: event.type });
-    this.hub.broadcast(entry.data.sse);
-    this.eventsFile?.append(json);
-  }
-
-  private scheduleProbe(l: Listener): void {
-    const settings = this.probeSettings;
-    if (!settings || !shouldProbe(l) || this.isOwn(l)) return;
-    if (!this.namespaceKnown || (this.ownNetns !== null && l.netns !== null && l.netns !== this.ownNetns)) return; // not reachable from here
-    const host = connectAddress(l);
-    if (host === null) return;
-    const key = listenerKey(l);
-    this.probes.add(key, async (signal) => {
-      const info = await probeHttp({ host, port: l.port }, { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, signal });
-      if (signal.aborted) return;
-      this.metrics.probes.inc({ result: info.http ?? 'none' });
-      const view = this.table.setHttp(key, info);
-      if (view && (info.http !== null || info.title !== null)) this.hub.broadcast(updateMessage(view));
-    });
-  }
-
-  private waitReady(timeoutMs: number): Promise<boolean> {
-    if (this.isReady) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.readyWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(this.isReady);
-      });
-    });
-  }
-
-  private health(): HealthReport {
-    const failing = this.lastErrorAt > this.lastScanMs || this.targetGone !== null;
-    return {
-      status: !this.isReady ? 'starting' : failing ? 'degraded' : 'ok',
-      source: this.watcherInstance?.source ?? null,
-      trigger: this.watcherInstance?.trigger ?? null,
-      triggerFallback: this.watcherInstance?.triggerFallback ?? null,
-      listeners: this.table.size,
-      sseClients: this.hub.size,
-      lastEventId: this.log.lastId,
-      startedAt: this.startedAt.toISOString(),
-      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
-      lastScanAt: this.lastScanMs === 0 ? null : new Date(this.lastScanMs).toISOString(),
-      lastError: this.targetGone ?? (failing ? this.lastError : null),
-    };
   }
 
   // ---- HTTP ----------------------------------------------------------------------------
@@ -515,13 +242,13 @@ export class ServeServer {
       case '/assets/app.css':
         return this.serveAsset(req, res, APP_CSS);
       case '/api/listeners':
-        return handleListeners(req, res, this.api);
+        return handleListeners(req, res, this.state.api);
       case '/api/events':
-        return handleEvents(req, res, query, this.api);
+        return handleEvents(req, res, query, this.state.api);
       case '/healthz':
-        return handleHealth(req, res, this.api);
+        return handleHealth(req, res, this.state.api);
       case '/metrics':
-        return handleMetrics(req, res, this.api);
+        return handleMetrics(req, res, this.state.api);
     }
     const open = /^\/open\/(\d{1,5})$/.exec(target.path);
     if (open?.[1]) return this.openPort(req, res, Number(open[1]));
