@@ -1,50 +1,171 @@
 /**
- * What the MCP server reads listeners through: the one place its scanner and watcher are
- * made. The watcher sees every listener (rules are applied by each consumer, since
- * wait_for_port and who_owns_port answer about ignored listeners too); scanNow() is an
- * exact look for tools that must answer about this moment.
+ * What the MCP server reads listeners through: one watcher, and so one Scanner (one owner
+ * cache, one netlink socket) and one trigger subscription, shared by every tool, every
+ * concurrent wait and the resource. The watcher sees every listener (rules are applied by
+ * each consumer, since wait_for_port and who_owns_port answer about ignored listeners too).
+ *
+ * Tools that must answer about this moment ask the watcher for a scan and take the first
+ * one that *started* after they asked. The engine knows when scans start because the
+ * watcher reads through the engine's source: a scan that began a moment before a port
+ * closed must not be taken for a look after it.
  */
+import { PortwatchError } from '../errors.js';
 import type { Listener } from '../listener.js';
-import { Scanner, type ScanOptions } from '../scan.js';
-import { PortWatcher } from '../watch/watcher.js';
+import { selectSource, type ScanOptions } from '../scan.js';
+import type { Source } from '../sources/source.js';
+import { describeTrigger } from '../triggers/select.js';
+import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
+import { PortWatcher, type TickEvent } from '../watch/watcher.js';
 
 export interface McpEngine {
   /** Every listener, scan after scan: source of events and resource updates. */
   readonly watcher: PortWatcher;
-  /** A scan that starts after the call. Calls queue: one scan at a time. */
+  /** Every listener, as seen by the first scan that starts after the call; rejects when a scan fails before that one succeeds. */
   scanNow(): Promise<Listener[]>;
+  /**
+   * Calls `look` with every listener after each successful scan that starts after this call
+   * (the first one is asked for at once), until the returned function is called. While any
+   * look is followed, no kernel events say when to look and the interval is adaptive, scans
+   * come at least every `lookMs`.
+   */
+  follow(look: (listeners: readonly Listener[]) => void): () => void;
   close(): Promise<void>;
 }
 
+export interface McpScanOptions extends ScanOptions {
+  /** When to look (default 'auto': kernel events through tracefs as root, polling otherwise). */
+  trigger?: TriggerChoice | Trigger;
+}
+
 export interface McpEngineOptions {
-  scan: ScanOptions;
+  scan: McpScanOptions;
   /** Fixed watcher interval (ms); default adaptive. */
   interval?: number;
+  /** How often a followed look is asked for while the watcher's interval is adaptive and it polls (default 100 ms). */
+  lookMs?: number;
+}
+
+interface Follower {
+  /** Scans started before this follower came. */
+  after: number;
+  look: (listeners: readonly Listener[]) => void;
+  /** Only scanNow() wants to hear that a scan failed; a wait keeps looking. */
+  failed?: (error: Error) => void;
+}
+
+/** The watcher reads through this, so the engine can tell which scans began after a request. */
+function countingSource(inner: Source, started: () => void): Source {
+  return {
+    name: inner.name,
+    scan: (target) => {
+      started();
+      return inner.scan(target);
+    },
+  };
+}
+
+/**
+ * `auto` as the watcher would resolve it for the source itself: handed the counting
+ * wrapper, it would take it for a caller's own source (whose tables kernel events may not
+ * describe) and only poll. A source of the caller's own keeps that caution.
+ */
+function makeWatcher(o: McpEngineOptions, source: Source, callersSource: boolean): PortWatcher {
+  const choice = o.scan.trigger ?? 'auto';
+  const options = { ...o.scan, source, persistent: false, ...(o.interval !== undefined ? { interval: o.interval } : {}) };
+  if (choice !== 'auto' || callersSource) return new PortWatcher({ ...options, trigger: choice });
+  if (describeTrigger('auto').name === 'tracefs') {
+    try {
+      return new PortWatcher({ ...options, trigger: 'tracefs' });
+    } catch (e) {
+      if (!(e instanceof PortwatchError) || e.code !== 'ESOURCE_UNAVAILABLE') throw e;
+    }
+  }
+  return new PortWatcher({ ...options, trigger: 'poll' });
 }
 
 export function createMcpEngine(o: McpEngineOptions): McpEngine {
-  const scanner = new Scanner(o.scan);
-  // The scanner's caches are not for concurrent use.
-  let queue: Promise<unknown> = Promise.resolve();
-  const scanNow = (): Promise<Listener[]> => {
-    const next = queue.then(() => scanner.scan()).then((r) => r.listeners);
-    queue = next.catch(() => {});
-    return next;
+  const choice = o.scan.source;
+  const callersSource = typeof choice === 'object';
+  const inner = typeof choice === 'object' ? choice : selectSource(choice, o.scan.netnsPid);
+  let started = 0;
+  let watcher: PortWatcher;
+  try {
+    watcher = makeWatcher(
+      o,
+      countingSource(inner, () => started++),
+      callersSource,
+    );
+  } catch (e) {
+    if (!callersSource) inner.close?.();
+    throw e;
+  }
+  const lookMs = o.lookMs ?? 100;
+  const followers = new Set<Follower>();
+  let lastError: Error = new PortwatchError('ESCAN', 'the scan failed');
+  let closed = false;
+
+  let pacer: NodeJS.Timeout | null = null;
+  const pace = (): void => {
+    // A fixed interval already looks that often; an adaptive one may have stretched to seconds.
+    if (followers.size > 0 && pacer === null && o.interval === undefined) {
+      // Kernel events make this needless: the watcher scans on each listen() or bind().
+      pacer = setInterval(() => {
+        if (watcher.trigger !== 'tracefs') watcher.rescan();
+      }, lookMs);
+      pacer.unref();
+    } else if (followers.size === 0 && pacer !== null) {
+      clearInterval(pacer);
+      pacer = null;
+    }
   };
-  const watcher = new PortWatcher({
-    ...o.scan,
-    persistent: false,
-    ...(o.interval !== undefined ? { interval: o.interval } : {}),
+
+  watcher.on('error', (e) => (lastError = e));
+  watcher.on('tick', (tick: TickEvent) => {
+    if (followers.size === 0) return;
+    const listeners = tick.error === null ? watcher.snapshot() : null;
+    for (const f of [...followers]) {
+      if (listeners === null) f.failed?.(lastError);
+      else if (started > f.after) f.look(listeners);
+    }
   });
-  // The first scan finds every owner (a walk of /proc/*/fd): pay for it now, not in the first tool call.
-  scanNow().catch(() => {});
+
+  const follow = (look: Follower['look'], failed?: Follower['failed']): (() => void) => {
+    const follower: Follower = { after: started, look, ...(failed ? { failed } : {}) };
+    followers.add(follower);
+    pace();
+    watcher.rescan();
+    return () => {
+      followers.delete(follower);
+      pace();
+    };
+  };
+
+  const scanNow = (): Promise<Listener[]> =>
+    new Promise((resolve, reject) => {
+      if (closed) return reject(new PortwatchError('EABORTED', 'the MCP server is closing'));
+      const stop = follow(
+        (listeners) => {
+          stop();
+          resolve([...listeners]);
+        },
+        (error) => {
+          stop();
+          reject(error);
+        },
+      );
+    });
+
   return {
     watcher,
     scanNow,
+    follow: (look) => follow(look),
     close: async () => {
+      closed = true;
+      for (const f of [...followers]) f.failed?.(new PortwatchError('EABORTED', 'the MCP server is closing'));
+      followers.clear();
+      pace();
       await watcher.close();
-      await queue;
-      scanner.close();
+      if (!callersSource) inner.close?.();
     },
   };
 }

@@ -1,5 +1,6 @@
 export { createPortwatchMcpServer, MAX_WAIT_MS, MAX_EVENT_WAIT_MS } from './server.js';
 export type { PortwatchMcp, PortwatchMcpOptions } from './server.js';
+export type { McpScanOptions } from './engine.js';
 export { EventLog } from './event-log.js';
 export type { ReadResult } from './event-log.js';
 export { LISTENERS_URI } from './listeners-resource.js';

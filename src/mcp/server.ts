@@ -15,9 +15,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { PortEvent } from '../listener.js';
 import { labelEvent, type LabelledPortEvent } from '../rules/labelled.js';
 import type { Rules } from '../rules/rules.js';
-import type { ScanOptions } from '../scan.js';
 import { DEFAULT_POLICY } from '../watch/schedule.js';
-import { createMcpEngine } from './engine.js';
+import { createMcpEngine, type McpScanOptions } from './engine.js';
 import { EventLog } from './event-log.js';
 import { registerListenersResource } from './listeners-resource.js';
 import type { ToolContext } from './tools/context.js';
@@ -30,8 +29,8 @@ export { MAX_WAIT_MS } from './tools/wait-for-port.js';
 export { MAX_EVENT_WAIT_MS } from './tools/get-port-events.js';
 
 export interface PortwatchMcpOptions {
-  /** Where and how to scan (source, netnsPid). */
-  scan?: ScanOptions;
+  /** Where and how to scan (source, netnsPid) and when to look (trigger). */
+  scan?: McpScanOptions;
   rules: Rules;
   version: string;
   /** Fixed scan interval (ms) for events and resource updates, and how often wait_for_port looks; default adaptive (waits: 100 ms). */
@@ -49,7 +48,9 @@ export interface PortwatchMcp {
 
 export function createPortwatchMcpServer(o: PortwatchMcpOptions): PortwatchMcp {
   const { rules } = o;
-  const engine = createMcpEngine({ scan: o.scan ?? {}, ...(o.interval !== undefined ? { interval: o.interval } : {}) });
+  const pollMs = o.interval ?? DEFAULT_POLICY.minMs;
+  // Every tool, wait and the resource read through this one engine: one scanner, one watcher, one trigger.
+  const engine = createMcpEngine({ scan: o.scan ?? {}, lookMs: pollMs, ...(o.interval !== undefined ? { interval: o.interval } : {}) });
 
   const events = new EventLog<LabelledPortEvent>(o.eventCapacity);
   const record = (e: PortEvent): void => {
@@ -70,7 +71,7 @@ export function createPortwatchMcpServer(o: PortwatchMcpOptions): PortwatchMcp {
     },
   );
 
-  const context: ToolContext = { server, engine, rules, events, pollMs: o.interval ?? DEFAULT_POLICY.minMs };
+  const context: ToolContext = { server, engine, rules, events, pollMs };
   registerListListeningPorts(context);
   registerWaitForPort(context);
   registerGetPortEvents(context);

@@ -9,61 +9,41 @@ import { READ_ONLY, toolResult, type ToolContext } from './context.js';
 
 export const MAX_WAIT_MS = 600_000;
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** The scan's listeners, or null when it fails, is not done within `ms`, or `signal` aborts. */
-async function scanWithin(engine: McpEngine, ms: number, signal: AbortSignal): Promise<Listener[] | null> {
-  if (signal.aborted) return null;
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort = (): void => {};
-  const giveUp = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), Math.max(0, ms));
-    onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([engine.scanNow().catch(() => null), giveUp]);
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
 /**
- * Looks every `pollMs` until a listener on `port` shows, or the time is up. Each look is a
- * scan that starts after the call, so a listener that closed a moment ago is never reported.
- * The answer comes by `timeoutMs + pollMs` at the latest: a scan still running at the
- * deadline (the first one on a big host walks every /proc/PID/fd) gets one interval more,
- * then is left to finish on its own.
+ * Resolves with the listeners `matches` picks once a scan that started after the call shows
+ * one, or with null when the time is up. Concurrent waits share the engine's watcher: with
+ * kernel events a listen() is answered within milliseconds; when polling, the engine looks
+ * every `pollMs` while anyone waits. The answer comes by `timeoutMs + pollMs` at the latest:
+ * one more look is asked for at the deadline, and a scan still running then (the first one on
+ * a big host walks every /proc/PID/fd) gets one interval more, then is left to finish alone.
  */
-export async function waitForListeners(
+export function waitForListeners(
   engine: McpEngine,
   matches: (l: Listener) => boolean,
   timeoutMs: number,
   pollMs: number,
   signal: AbortSignal,
 ): Promise<Listener[] | null> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const listeners = await scanWithin(engine, deadline + pollMs - performance.now(), signal);
-    const found = listeners?.filter(matches) ?? [];
-    if (found.length > 0) return found;
-    const left = deadline - performance.now();
-    if (left <= 0 || signal.aborted) return null;
-    await pause(Math.min(pollMs, left), signal);
-  }
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(null);
+    const deadline = performance.now() + timeoutMs;
+    const finish = (found: Listener[] | null): void => {
+      stop();
+      clearTimeout(lastLook);
+      clearTimeout(giveUp);
+      signal.removeEventListener('abort', onAbort);
+      resolve(found);
+    };
+    const onAbort = (): void => finish(null);
+    const stop = engine.follow((listeners) => {
+      const found = listeners.filter(matches);
+      if (found.length > 0) finish(found);
+      else if (performance.now() >= deadline) finish(null);
+    });
+    const lastLook = setTimeout(() => engine.watcher.rescan(), timeoutMs);
+    const giveUp = setTimeout(() => finish(null), timeoutMs + pollMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 export function registerWaitForPort({ server, engine, rules, pollMs }: ToolContext): void {
