@@ -71,6 +71,25 @@ export function listenerKey(
   return `${l.netns ?? '-'}|${l.protocol}|${scopedAddress(l.address, l.interface)}|${l.port}|${l.inode}`;
 }
 
+/**
+ * Whether two listeners are the same socket: exactly `listenerKey(a) === listenerKey(b)`,
+ * without building strings when the fields already agree (the usual case on every scan).
+ */
+export function sameListener(a: Listener, b: Listener): boolean {
+  if (a === b) return true;
+  if (a.inode !== b.inode || a.port !== b.port) return false;
+  if (
+    a.protocol === b.protocol &&
+    a.address === b.address &&
+    (a.interface ?? null) === (b.interface ?? null) &&
+    (a.netns ?? '-') === (b.netns ?? '-')
+  ) {
+    return true;
+  }
+  // Fields that differ can still spell the same key (`fe80::1` on eth0 and `fe80::1%eth0`).
+  return listenerKey(a) === listenerKey(b);
+}
+
 /** How people write a listener's endpoint: `127.0.0.1:80`, `0.0.0.0%lo:80`, `[fe80::1%eth0]:80`. */
 export function displayAddress(l: Pick<Listener, 'family' | 'address' | 'port'> & { interface?: string | null }): string {
   const host = scopedAddress(l.address, l.interface);

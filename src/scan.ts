@@ -5,7 +5,7 @@
  */
 import { geteuid } from 'node:process';
 import { PortwatchError } from './errors.js';
-import { compareListeners, listenerKey, type Listener, type ProcessInfo } from './listener.js';
+import type { Listener, ProcessInfo } from './listener.js';
 import { netnsOf, processExists } from './namespaces.js';
 import { readProcessInfo } from './owners/process-info.js';
 import { SocketOwners } from './owners/socket-owners.js';
@@ -14,6 +14,7 @@ import { createSockDiagSource } from './sources/sock-diag.js';
 import { sockDiagUnavailableReason } from './sources/sock-diag-addon.js';
 import type { RawSocket, Source, SourceName } from './sources/source.js';
 import { createSsSource } from './sources/ss.js';
+import { StableListeners } from './stable-listeners.js';
 
 export type SourceChoice = SourceName | 'auto';
 export const SOURCE_CHOICES: readonly SourceChoice[] = ['auto', 'sockdiag', 'procfs', 'ss'];
@@ -81,12 +82,6 @@ export function selectSource(choice: SourceChoice = 'auto', netnsPid?: number): 
   }
 }
 
-function dualStackOf(raw: RawSocket): boolean | null {
-  if (raw.dualStack !== undefined) return raw.dualStack;
-  if (raw.family === 4 || raw.address !== '::') return false;
-  return raw.v6only === null ? null : !raw.v6only;
-}
-
 export class Scanner {
   readonly source: Source;
   /** Sources passed in by the caller stay the caller's to close. */
@@ -96,8 +91,12 @@ export class Scanner {
   /** Read once: a process (ours, or the target) does not change namespace under us. */
   private readonly netns: string | null;
   private readonly owners = new SocketOwners();
-  /** Last known process per inode, so a listener that stays keeps what we learned. */
-  private processes = new Map<number, ProcessInfo | null>();
+  /** Last known process per live inode (null: not found yet), stamped with the last scan that saw it. */
+  private readonly processes = new Map<number, { info: ProcessInfo | null; pass: number }>();
+  /** Scans so far: the stamp of the current one. */
+  private passes = 0;
+  /** Rows → sorted listeners; a socket that stays is the same object scan after scan. */
+  private readonly stable = new StableListeners();
 
   constructor(options: ScanOptions = {}) {
     const { netnsPid } = options;
@@ -120,30 +119,12 @@ export class Scanner {
     }
     const raws = await this.source.scan(target);
     const netns = this.netns;
+    this.passes = (this.passes + 1) >>> 0; // stamps what this scan saw (see attribute)
+    const pass = this.passes;
     const attributionStarted = process.hrtime.bigint();
-    const processes = this.withOwners ? await this.attribute(raws) : new Map<number, ProcessInfo | null>();
+    if (this.withOwners) await this.attribute(raws, pass);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
-    const seen = new Set<string>();
-    const listeners: Listener[] = [];
-    for (const raw of raws) {
-      const listener: Listener = {
-        protocol: raw.protocol,
-        family: raw.family,
-        address: raw.address,
-        port: raw.port,
-        dualStack: dualStackOf(raw),
-        interface: raw.interface ?? null,
-        inode: raw.inode,
-        uid: raw.uid,
-        netns,
-        process: processes.get(raw.inode) ?? null,
-      };
-      const key = listenerKey(listener);
-      if (seen.has(key)) continue; // a non-atomic /proc read can show a row twice
-      seen.add(key);
-      listeners.push(listener);
-    }
-    listeners.sort(compareListeners);
+    const listeners = this.stable.from(raws, netns, (inode) => this.processes.get(inode)?.info ?? null);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { listeners, source: this.source.name, durationMs, attributionMs };
   }
@@ -158,36 +139,46 @@ export class Scanner {
     if (this.ownsSource) this.source.close?.();
   }
 
-  private async attribute(raws: RawSocket[]): Promise<Map<number, ProcessInfo | null>> {
-    const live = new Set<number>();
+  /**
+   * Finds owners for inodes without one, in place. A quiet scan (no socket new, none gone)
+   * costs one map lookup per socket: each entry is stamped with the scan that saw it, so
+   * what is gone is known without building a set of the live ones.
+   */
+  private async attribute(raws: RawSocket[], pass: number): Promise<void> {
     const unknown: number[] = [];
+    let seen = 0;
     for (const raw of raws) {
       if (raw.inode === 0) continue;
-      live.add(raw.inode);
       const known = this.processes.get(raw.inode);
-      if (known === undefined || known === null) unknown.push(raw.inode);
-    }
-    const next = new Map<number, ProcessInfo | null>();
-    for (const inode of live) {
-      const known = this.processes.get(inode);
-      if (known) next.set(inode, known);
-    }
-    if (unknown.length > 0) {
-      const pids = await this.owners.resolve(unknown);
-      const infoByPid = new Map<number, ProcessInfo | null>();
-      for (const inode of unknown) {
-        const pid = pids.get(inode);
-        if (pid === undefined) {
-          next.set(inode, null);
-          continue;
-        }
-        if (!infoByPid.has(pid)) infoByPid.set(pid, readProcessInfo(pid));
-        next.set(inode, infoByPid.get(pid) ?? null);
+      if (known === undefined) {
+        unknown.push(raw.inode);
+        continue;
       }
+      if (known.pass !== pass) {
+        known.pass = pass;
+        seen++;
+      }
+      if (known.info === null) unknown.push(raw.inode);
     }
-    this.owners.forget(live);
-    this.processes = next;
-    return next;
+    if (seen < this.processes.size) {
+      // Some sockets are gone: forget them, here and in the owner walk's memory.
+      for (const [inode, known] of this.processes) if (known.pass !== pass) this.processes.delete(inode);
+      const live = new Set<number>();
+      for (const raw of raws) if (raw.inode !== 0) live.add(raw.inode);
+      this.owners.forget(live);
+    }
+    if (unknown.length === 0) return;
+    const pids = await this.owners.resolve(unknown);
+    const infoByPid = new Map<number, ProcessInfo | null>();
+    for (const inode of unknown) {
+      const pid = pids.get(inode);
+      let info: ProcessInfo | null = null;
+      if (pid !== undefined) {
+        if (!infoByPid.has(pid)) infoByPid.set(pid, readProcessInfo(pid));
+        info = infoByPid.get(pid) ?? null;
+      }
+      this.processes.set(inode, { info, pass });
+    }
   }
 }
 

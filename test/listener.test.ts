@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareListeners, displayAddress, listenerKey, type Listener } from '../src/listener.js';
+import { compareListeners, displayAddress, listenerKey, sameListener, type Listener } from '../src/listener.js';
 
 const base: Listener = {
   protocol: 'tcp',
@@ -39,5 +40,26 @@ describe('listenerKey and compareListeners', () => {
   it('reads a missing interface (objects made before it existed) as null', () => {
     const { interface: _, ...old } = { ...base, interface: null };
     expect(listenerKey(old)).toBe(listenerKey({ ...base, interface: null }));
+  });
+});
+
+describe('sameListener', () => {
+  it('says what comparing keys says, without building them', () => {
+    const arb = fc
+      .record({
+        protocol: fc.constantFrom('tcp' as const, 'udp' as const),
+        address: fc.constantFrom('fe80::1', 'fe80::1%eth0', '::1'),
+        interface: fc.constantFrom(null, 'eth0', undefined),
+        port: fc.constantFrom(80, 81),
+        inode: fc.constantFrom(0, 7),
+        netns: fc.constantFrom(null, '-', '4026531840'),
+      })
+      .map((r) => ({ ...base, ...r }) as Listener);
+    fc.assert(
+      fc.property(arb, arb, (a, b) => {
+        expect(sameListener(a, b)).toBe(listenerKey(a) === listenerKey(b));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

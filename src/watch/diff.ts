@@ -1,20 +1,25 @@
 /** previous/next snapshots → what opened and what closed. Pure. */
-import { listenerKey, type Listener } from '../listener.js';
+import type { Listener } from '../listener.js';
+import { ListenerSet } from '../listener-set.js';
 
 export interface ListenerDiff {
   opened: Listener[];
   closed: Listener[];
 }
 
+/** The same listener objects in the same order: what a Scanner returns when nothing changed. */
+function unchanged(previous: readonly Listener[], next: readonly Listener[]): boolean {
+  if (previous.length !== next.length) return false;
+  for (let i = 0; i < next.length; i++) if (previous[i] !== next[i]) return false;
+  return true;
+}
+
+/** O(previous + next), and no strings built unless an inode is shared (see ListenerSet). */
 export function diffListeners(previous: readonly Listener[], next: readonly Listener[]): ListenerDiff {
-  const before = new Map(previous.map((l) => [listenerKey(l), l]));
-  const after = new Set<string>();
-  const opened: Listener[] = [];
-  for (const l of next) {
-    const k = listenerKey(l);
-    after.add(k);
-    if (!before.has(k)) opened.push(l);
-  }
-  const closed = previous.filter((l) => !after.has(listenerKey(l)));
+  if (unchanged(previous, next)) return { opened: [], closed: [] };
+  const before = new ListenerSet(previous);
+  const after = new ListenerSet(next);
+  const opened = next.filter((l) => !before.has(l));
+  const closed = previous.filter((l) => !after.has(l));
   return { opened, closed };
 }
