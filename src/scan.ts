@@ -110,7 +110,8 @@ export class Scanner {
     this.source = typeof options.source === 'object' ? options.source : selectSource(options.source, netnsPid);
   }
 
-  async scan(): Promise<ScanResult> {
+  /** `likelyOwners`: pids (or thread ids) a kernel event named; their fds are read before any walk. */
+  async scan(likelyOwners: readonly number[] = []): Promise<ScanResult> {
     const started = process.hrtime.bigint();
     const target = this.netnsPid === undefined ? {} : { netnsPid: this.netnsPid };
     // A kept netlink socket would go on reading a dead process's namespace: check first.
@@ -122,7 +123,7 @@ export class Scanner {
     this.passes = (this.passes + 1) >>> 0; // stamps what this scan saw (see attribute)
     const pass = this.passes;
     const attributionStarted = process.hrtime.bigint();
-    if (this.withOwners) await this.attribute(raws, pass);
+    if (this.withOwners) await this.attribute(raws, pass, likelyOwners);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
     const listeners = this.stable.from(raws, netns, (inode) => this.processes.get(inode)?.info ?? null);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -144,7 +145,7 @@ export class Scanner {
    * costs one map lookup per socket: each entry is stamped with the scan that saw it, so
    * what is gone is known without building a set of the live ones.
    */
-  private async attribute(raws: RawSocket[], pass: number): Promise<void> {
+  private async attribute(raws: RawSocket[], pass: number, likelyOwners: readonly number[]): Promise<void> {
     const unknown: number[] = [];
     let seen = 0;
     for (const raw of raws) {
@@ -168,7 +169,7 @@ export class Scanner {
       this.owners.forget(live);
     }
     if (unknown.length === 0) return;
-    const pids = await this.owners.resolve(unknown);
+    const pids = await this.owners.resolve(unknown, likelyOwners);
     const infoByPid = new Map<number, ProcessInfo | null>();
     for (const inode of unknown) {
       const pid = pids.get(inode);

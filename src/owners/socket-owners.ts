@@ -43,6 +43,8 @@ export interface SocketOwnersStats {
   walks: number;
   /** Looks, for sockets no walk found, at processes no walk had read. */
   newProcessLooks: number;
+  /** Looks at the processes a kernel event named, before any walk. */
+  likelyLooks: number;
   readlinks: number;
 }
 
@@ -51,15 +53,19 @@ export class SocketOwners {
   private readonly misses = new Map<number, Miss>();
   /** Pids whose fd table a walk has read (or was refused): the rest are "new" to us. */
   private readonly looked = new Set<number>();
-  readonly stats: SocketOwnersStats = { walks: 0, newProcessLooks: 0, readlinks: 0 };
+  readonly stats: SocketOwnersStats = { walks: 0, newProcessLooks: 0, likelyLooks: 0, readlinks: 0 };
 
   constructor(
     private readonly procRoot = '/proc',
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Finds the owning pid of each inode it can; unknown inodes are absent from the result. */
-  async resolve(inodes: Iterable<number>): Promise<Map<number, number>> {
+  /**
+   * Finds the owning pid of each inode it can; unknown inodes are absent from the result.
+   * `likely`: processes a kernel event named (the task that called listen() or bind()),
+   * read first, so that a new socket of an old process costs its fd table, not a walk.
+   */
+  async resolve(inodes: Iterable<number>, likely: readonly number[] = []): Promise<Map<number, number>> {
     const found = new Map<number, number>();
     const wanted = new Set<number>();
     const retry = new Set<number>();
@@ -74,6 +80,11 @@ export class SocketOwners {
       const miss = this.misses.get(inode);
       if (miss === undefined) wanted.add(inode);
       else if (miss.retryAt <= now) retry.add(inode);
+    }
+    if (wanted.size > 0 && likely.length > 0) {
+      this.stats.likelyLooks++;
+      const named = new Set(likely);
+      await this.walk(wanted, found, (pid) => named.has(pid), likely);
     }
     if (wanted.size > 0) {
       await this.walk(wanted, found, () => true);
@@ -115,22 +126,31 @@ export class SocketOwners {
   }
 
   /** Walks /proc/<pid>/fd of the pids `include` takes, newest first, deleting found inodes from `wanted`. */
-  private async walk(wanted: Set<number>, found: Map<number, number>, include: (pid: number) => boolean): Promise<void> {
+  private async walk(
+    wanted: Set<number>,
+    found: Map<number, number>,
+    include: (pid: number) => boolean,
+    only?: readonly number[],
+  ): Promise<void> {
     let pids: number[];
-    try {
-      pids = readdirSync(this.procRoot)
-        .filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
-        .map(Number)
-        .sort((a, b) => b - a);
-    } catch {
-      return;
+    if (only !== undefined) {
+      pids = [...only]; // thread ids work too: /proc/<tid>/fd is the process's table
+    } else {
+      try {
+        pids = readdirSync(this.procRoot)
+          .filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
+          .map(Number)
+          .sort((a, b) => b - a);
+      } catch {
+        return;
+      }
+      const alive = new Set(pids);
+      for (const pid of this.looked) if (!alive.has(pid)) this.looked.delete(pid);
     }
-    const alive = new Set(pids);
-    for (const pid of this.looked) if (!alive.has(pid)) this.looked.delete(pid);
     let sinceYield = 0;
     for (const pid of pids) {
       if (!include(pid)) continue;
-      this.looked.add(pid);
+      if (only === undefined) this.looked.add(pid);
       let fds: string[];
       try {
         fds = readdirSync(`${this.procRoot}/${pid}/fd`);

@@ -188,7 +188,9 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     const walksBefore = this.scanner.walks;
     let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs'>;
     try {
-      const result = await this.scanner.scan();
+      // The tasks a kernel event named are the likely owners of what opened.
+      const likely = hints.flatMap((h) => (h.tid === undefined ? [] : [h.tid]));
+      const result = await this.scanner.scan(likely);
       if (this.closed) return;
       const listeners = result.listeners.filter(this.filter);
       const trigger = this.trigger;

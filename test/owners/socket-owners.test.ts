@@ -99,4 +99,19 @@ describe('SocketOwners', () => {
     expect(owners.stats.walks).toBe(2);
     expect(owners.stats.readlinks - before).toBe(1);
   });
+
+  it('reads the processes a kernel event named first: a new socket of an old process costs its fds, not a walk', async () => {
+    const proc = fakeProc();
+    for (let pid = 1_000; pid < 1_050; pid++) for (let fd = 3; fd < 103; fd++) proc.hold(pid, fd, pid * 1_000 + fd);
+    proc.hold(7, 3, 1);
+    proc.hold(7, 4, 555);
+    const owners = new SocketOwners(proc.root);
+    expect((await owners.resolve([555], [7])).get(555)).toBe(7);
+    expect(owners.stats).toMatchObject({ walks: 0, likelyLooks: 1 });
+    expect(owners.stats.readlinks).toBeLessThanOrEqual(2);
+    // A named process that does not hold it: the walk still finds it.
+    proc.hold(1_049, 200, 777);
+    expect((await owners.resolve([777], [7])).get(777)).toBe(1_049);
+    expect(owners.stats).toMatchObject({ walks: 1, likelyLooks: 2 });
+  });
 });
