@@ -47,7 +47,25 @@ function unknownCommand(program: Command, argv: string[]): string | null {
   if (first === undefined || first.startsWith('-')) return null;
   const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
   if (names.includes(first) || first === 'help') return null;
-  return `unknown command '${first}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`;
+  const near = names.filter((n) => editDistance(n, first) <= Math.max(1, Math.floor(n.length / 3)));
+  const hint = near.length > 0 ? `; did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '';
+  return `unknown command '${first}'${hint} (commands: ${program.commands.map((c) => c.name()).join(', ')})`;
+}
+
+/** Optimal string alignment distance: a swap of two letters (lsit → list) counts as one edit. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 export async function main(argv: string[]): Promise<number> {

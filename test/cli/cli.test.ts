@@ -144,7 +144,9 @@ describe('usage errors: one line on stderr, exit 2, no stack trace', () => {
     [['list', '--source', 'magic'], /unknown source 'magic'/],
     [['list', '--process', '('], /invalid regular expression/],
     [['list', '--log-level', 'loud'], /invalid log level 'loud'/],
-    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['frobnicate'], /unknown command 'frobnicate' \(commands: /],
+    [['lsit'], /unknown command 'lsit'; did you mean 'list'\?/],
+    [['serv', '--listen', '0'], /unknown command 'serv'; did you mean 'serve'\?/],
   ])('%j', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
