@@ -8,6 +8,7 @@ import type { ChangeEvent } from '../watch/watcher.js';
 import { labelEvent, withLabel, type LabelledListener, type LabelledPortEvent, type Rules } from '../rules/index.js';
 import { describeListener, type LabelOf } from '../text/describe.js';
 import { escapeControl } from '../text/escape.js';
+import { PortwatchError } from '../errors.js';
 
 export { describeListener, type LabelOf };
 
@@ -17,12 +18,33 @@ export interface Style {
   width: number | undefined;
 }
 
-/** Colours only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
-export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): Style {
-  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+export const COLOR_CHOICES = ['auto', 'always', 'never'] as const;
+export type ColorChoice = (typeof COLOR_CHOICES)[number];
+
+/**
+ * Colours: `--color always|never` decides; with `auto` (the default), FORCE_COLOR (any value
+ * but `0` or `false`) turns them on, NO_COLOR (https://no-color.org) off, and otherwise only
+ * a terminal gets them.
+ */
+export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env, choice: ColorChoice = 'auto'): Style {
   // Some CI runners and `script` give a pty 0 columns: that is "unknown", not "nothing fits".
   const width = stream.isTTY && stream.columns > 0 ? stream.columns : undefined;
-  return { color: Boolean(stream.isTTY) && !noColor, width };
+  return { color: wantsColor(stream, env, choice), width };
+}
+
+function wantsColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv, choice: ColorChoice): boolean {
+  if (choice !== 'auto') return choice === 'always';
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return Boolean(stream.isTTY);
+}
+
+/** `--color WHEN` as typed, or EUSAGE. */
+export function parseColorChoice(text: string | undefined): ColorChoice {
+  if (text === undefined) return 'auto';
+  if ((COLOR_CHOICES as readonly string[]).includes(text)) return text as ColorChoice;
+  throw new PortwatchError('EUSAGE', `invalid --color '${text}': use auto, always or never`);
 }
 
 const CODES = { green: 32, red: 31, dim: 2, bold: 1 } as const;

@@ -13,10 +13,11 @@ import {
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
-import { formatTable, jsonListener, styleFor } from './format.js';
+import { formatTable, jsonListener, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
 
 interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
+  color?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -24,11 +25,13 @@ interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOption
 export function registerList(program: Command): void {
   const cmd = program.command('list').alias('ls').description('print the listening TCP and UDP ports now');
   addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
+    .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print a JSON array of Listener objects (with "label" when a config file is in use)')
     .option('-v, --verbose', 'also say which source was used, how long the scan took, and whether this is a container')
     .action(async (opts: ListOptions) => {
       createLogger(opts.logLevel);
       const scanOptions = toScanOptions(opts);
+      const color = parseColorChoice(opts.color);
       const filter = toFilter(opts);
       const rules = toRules(opts);
       const result = await scan(scanOptions);
@@ -41,7 +44,7 @@ export function registerList(program: Command): void {
             2,
           )}\n`,
         );
-      else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout), rules.label)}\n`);
+      else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color), rules.label)}\n`);
       if (opts.verbose) {
         const c = detectContainer();
         const where = c.inContainer ? `in a container (${c.evidence})` : 'not in a container';

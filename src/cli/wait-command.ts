@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
 import { waitForPort } from '../wait.js';
 import { addTargetOptions, toScanOptions, type RawTargetOptions } from './common-options.js';
-import { formatTable, styleFor } from './format.js';
+import { formatTable, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
 import { parseDuration, parsePortList } from './parse-args.js';
 
 interface WaitCliOptions extends RawTargetOptions {
+  color?: string;
   timeout?: string;
   udp?: boolean;
   any?: boolean;
@@ -23,11 +24,13 @@ export function registerWait(program: Command): void {
     .option('--timeout <duration>', 'give up after DURATION (e.g. 30s) with exit 1; default: wait forever')
     .option('--udp', 'wait for UDP listeners instead of TCP')
     .option('--any', 'a TCP or UDP listener will do')
+    .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print the listeners found as a JSON array')
     .option('--interval <duration>', 'scan every DURATION; default: adaptive')
     .action(async (portsText: string, opts: WaitCliOptions) => {
       createLogger(opts.logLevel);
       const ports = parsePortList(portsText);
+      const color = parseColorChoice(opts.color);
       const options = toScanOptions(opts);
       const timeout = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'timeout');
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
@@ -45,7 +48,7 @@ export function registerWait(program: Command): void {
           ...(interval !== undefined ? { interval } : {}),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(listeners, null, 2)}\n`);
-        else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout))}\n`);
+        else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color))}\n`);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -14,12 +14,13 @@ import {
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
-import { batchLine, formatEvent, formatTable, jsonEvent, styleFor } from './format.js';
+import { batchLine, formatEvent, formatTable, jsonEvent, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
 import { onOutputGone } from './output-guard.js';
 import { parseDuration } from './parse-args.js';
 
 interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
+  color?: string;
   json?: boolean;
   batch?: boolean;
   interval?: string;
@@ -30,19 +31,21 @@ export function registerWatch(program: Command): void {
     .command('watch', { isDefault: true })
     .description('print the listening ports, then one line per port opened or closed, until Ctrl-C');
   addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
+    .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print NDJSON: one PortEvent per line')
     .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')
     .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.3% of one core')
     .action(async (opts: WatchCliOptions) => {
       const log = createLogger(opts.logLevel);
       const options = toScanOptions(opts);
+      const color = parseColorChoice(opts.color);
       const filter = toFilter(opts);
       if (opts.batch && !opts.json) throw new PortwatchError('EUSAGE', '--batch needs --json (it prints one JSON line per change set)');
       const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       if (interval !== undefined && interval < 10)
         throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
-      const style = styleFor(process.stdout);
+      const style = styleFor(process.stdout, process.env, color);
       // What is listed and what is announced pass the same filter; silent listeners are listed only.
       const watcher = watch({
         ...options,

@@ -146,6 +146,7 @@ describe('usage errors: one line on stderr, exit 2, no stack trace', () => {
     [['list', '--log-level', 'loud'], /invalid log level 'loud'/],
     [['frobnicate'], /unknown command 'frobnicate' \(commands: /],
     [['lsit'], /unknown command 'lsit'; did you mean 'list'\?/],
+    [['wait', '3000', '--color', 'sometimes'], /invalid --color 'sometimes'/],
     [['serv', '--listen', '0'], /unknown command 'serv'; did you mean 'serve'\?/],
   ])('%j', async (args, message) => {
     const r = await runCli(args);
@@ -160,6 +161,14 @@ describe('usage errors: one line on stderr, exit 2, no stack trace', () => {
     const r = await runCli(['list', '--source', 'sockdiag'], { env: { PORTWATCH_NO_NATIVE: '1' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^portwatch: source 'sockdiag' is not available here: /);
+  });
+
+  it('FORCE_COLOR colours a pipe, --color never wins over it, and NO_COLOR alone keeps it plain', async () => {
+    const bold = '\u001b[1m';
+    expect((await runCli(['list', '--no-config'], { env: { FORCE_COLOR: '1' } })).stdout).toContain(bold);
+    expect((await runCli(['list', '--no-config', '--color', 'never'], { env: { FORCE_COLOR: '1' } })).stdout).not.toContain(bold);
+    expect((await runCli(['list', '--no-config', '--color', 'always'], { env: { NO_COLOR: '1' } })).stdout).toContain(bold);
+    expect((await runCli(['list', '--no-config'], { env: { NO_COLOR: '1', FORCE_COLOR: undefined } })).stdout).not.toContain(bold);
   });
 
   it('--help and --version exit 0', async () => {

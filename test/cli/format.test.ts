@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeListener, formatEvent, formatTable, styleFor, type Style } from '../../src/cli/format.js';
+import { describeListener, formatEvent, formatTable, parseColorChoice, styleFor, type Style } from '../../src/cli/format.js';
 import { formatRunEvent } from '../../src/run/events.js';
 import { listener, proc } from '../rules/make-listener.js';
 
@@ -26,6 +26,23 @@ describe('cutting lines to the terminal width', () => {
     const tty = (columns: number): NodeJS.WriteStream => ({ isTTY: true, columns }) as unknown as NodeJS.WriteStream;
     expect(styleFor(tty(0), {})).toEqual({ color: true, width: undefined });
     expect(styleFor(tty(120), {})).toEqual({ color: true, width: 120 });
+  });
+
+  it('colours: --color decides; with auto, FORCE_COLOR forces them, NO_COLOR turns them off, else only a terminal', () => {
+    const tty = { isTTY: true, columns: 80 } as unknown as NodeJS.WriteStream;
+    const pipe = { isTTY: false } as unknown as NodeJS.WriteStream;
+    expect(styleFor(pipe, {}).color).toBe(false);
+    expect(styleFor(tty, {}).color).toBe(true);
+    expect(styleFor(tty, { NO_COLOR: '1' }).color).toBe(false);
+    expect(styleFor(pipe, { FORCE_COLOR: '1' }).color).toBe(true);
+    expect(styleFor(pipe, { FORCE_COLOR: '' }).color).toBe(true);
+    expect(styleFor(tty, { FORCE_COLOR: '0' }).color).toBe(false);
+    expect(styleFor(tty, { FORCE_COLOR: 'false' }).color).toBe(false);
+    expect(styleFor(pipe, { FORCE_COLOR: '1', NO_COLOR: '1' }).color).toBe(true);
+    expect(styleFor(pipe, { NO_COLOR: '1' }, 'always').color).toBe(true);
+    expect(styleFor(tty, { FORCE_COLOR: '1' }, 'never').color).toBe(false);
+    expect(parseColorChoice(undefined)).toBe('auto');
+    expect(() => parseColorChoice('sometimes')).toThrow(/invalid --color 'sometimes': use auto, always or never/);
   });
 });
 
