@@ -20,6 +20,11 @@ export interface WaitOptions extends ScanOptions {
   interval?: number;
   /** When to look (default 'auto': kernel events through tracefs as root, polling otherwise). */
   trigger?: TriggerChoice | Trigger;
+  /**
+   * Wait for the ports to be free instead: resolves (with []) once none of them listens, e.g.
+   * for a server to finish shutting down before it is started again (wait-on's --reverse).
+   */
+  closed?: boolean;
 }
 
 function validatePorts(ports: number[]): void {
@@ -29,7 +34,7 @@ function validatePorts(ports: number[]): void {
   }
 }
 
-/** Waits until every port listens; resolves with the listeners found on those ports. */
+/** Waits until every port listens (resolving with the listeners found on those ports), or with `closed`, until none does. */
 export function waitForPort(port: number | number[], options: WaitOptions = {}): Promise<Listener[]> {
   const ports = [...new Set(Array.isArray(port) ? port : [port])];
   try {
@@ -48,7 +53,7 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
     }
     let watcher: PortWatcher;
     try {
-      const { timeout: _t, protocol: _p, signal: _s, ...scanOptions } = options;
+      const { timeout: _t, protocol: _p, signal: _s, closed: _c, ...scanOptions } = options;
       watcher = new PortWatcher({ ...scanOptions, filter: matches, persistent: true });
     } catch (e) {
       reject(e);
@@ -67,24 +72,22 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
       void watcher.close();
     };
     const onAbort = (): void => finish(() => reject(new PortwatchError('EABORTED', 'waiting was aborted')));
+    const closed = options.closed === true;
     const check = (): void => {
       const found = watcher.snapshot();
       const have = new Set(found.map((l) => l.port));
-      if (ports.every((p) => have.has(p))) finish(() => resolve(found));
+      if (closed ? have.size === 0 : ports.every((p) => have.has(p))) finish(() => resolve(found));
     };
     if (options.timeout !== undefined) {
       timer = setTimeout(() => {
         const have = new Set(watcher.snapshot().map((l) => l.port));
-        const missing = ports.filter((p) => !have.has(p));
+        const pending = ports.filter((p) => (closed ? have.has(p) : !have.has(p)));
         const what = protocol === 'any' ? '' : `${protocol} `;
-        finish(() =>
-          reject(
-            new PortwatchError(
-              'ETIMEOUT',
-              `timed out after ${options.timeout} ms waiting for ${what}port${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
-            ),
-          ),
-        );
+        const ps = `port${pending.length > 1 ? 's' : ''} ${pending.join(', ')}`;
+        const message = closed
+          ? `timed out after ${options.timeout} ms waiting for ${what}${ps} to close`
+          : `timed out after ${options.timeout} ms waiting for ${what}${ps}`;
+        finish(() => reject(new PortwatchError('ETIMEOUT', message)));
       }, options.timeout);
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -73,6 +73,25 @@ describe('waitForPort', () => {
     expect(elapsed).toBeLessThan(300 + 250);
   });
 
+  it('closed: resolves once none of the ports listens any more, and times out while one does', async () => {
+    const holder = await holdSockets([
+      { proto: 'tcp', host: '127.0.0.1' },
+      { proto: 'tcp', host: '::1' },
+    ]);
+    const [a, b] = holder.ports as [number, number];
+    const err = await waitForPort([a, b], { closed: true, timeout: 300, interval: 20 }).catch((e: unknown) => e);
+    expect((err as PortwatchError).code).toBe('ETIMEOUT');
+    expect((err as Error).message).toBe(`timed out after 300 ms waiting for tcp ports ${a}, ${b} to close`);
+    const waiting = waitForPort([a, b], { closed: true, timeout: 10_000, interval: 20 });
+    let done = false;
+    void waiting.then(() => (done = true));
+    await holder.close(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(done).toBe(false); // b still listens
+    await holder.close(1);
+    await expect(waiting).resolves.toEqual([]);
+  });
+
   it('stops on an AbortSignal', async () => {
     const controller = new AbortController();
     const waiting = waitForPort(await freePort(), { signal: controller.signal });

@@ -8,6 +8,7 @@ import { parseDuration, parsePortList } from './parse-args.js';
 
 interface WaitCliOptions extends RawTargetOptions {
   color?: string;
+  closed?: boolean;
   timeout?: string;
   udp?: boolean;
   any?: boolean;
@@ -26,6 +27,7 @@ export function registerWait(program: Command): void {
     .option('--any', 'a TCP or UDP listener will do')
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print the listeners found as a JSON array')
+    .option('--closed', 'wait until none of the ports listens (e.g. a server finishing its shutdown); prints nothing')
     .option('--interval <duration>', 'scan every DURATION; default: adaptive')
     .action(async (portsText: string, opts: WaitCliOptions) => {
       createLogger(opts.logLevel);
@@ -46,7 +48,9 @@ export function registerWait(program: Command): void {
           signal: controller.signal,
           ...(timeout !== undefined ? { timeout } : {}),
           ...(interval !== undefined ? { interval } : {}),
+          ...(opts.closed ? { closed: true } : {}),
         });
+        if (opts.closed) return;
         if (opts.json) process.stdout.write(`${JSON.stringify(listeners, null, 2)}\n`);
         else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color))}\n`);
       } finally {

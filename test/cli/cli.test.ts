@@ -121,6 +121,15 @@ describe('portwatch wait', () => {
     expect((JSON.parse(w.stdout()) as Listener[]).map((l) => [l.address, l.port])).toEqual([['::1', port]]);
   });
 
+  it('--closed exits 0 once the port is free, printing nothing', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const port = holder.ports[0] as number;
+    const w = start(['wait', String(port), '--closed', '--timeout', '20s']);
+    await holder.close(0);
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+    expect(w.stdout()).toBe('');
+  });
+
   it('exits 1 on timeout, naming the ports still missing', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const { index, port } = await holder.open({ proto: 'udp', host: '127.0.0.1' });
