@@ -21,8 +21,14 @@ describe('parseDuration', () => {
     ['1.5s', 1500],
     ['1m', 60000],
     ['1h', 3600000],
-    ['100', 100],
+    ['0', 0],
   ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  it('refuses a number without a unit, showing both spellings (wait-on means ms, GNU timeout means s)', () => {
+    expect(usage(() => parseDuration('5', 'timeout'))).toBe(
+      "invalid timeout '5': a number without a unit is ambiguous; write 5s for seconds or 5ms for milliseconds",
+    );
+    expect(usage(() => parseDuration('1.5', 'interval'))).toMatch(/write 1\.5s for seconds or 1\.5ms/);
+  });
   it.each(['', 'abc', '-1s', '2 s', '1d', '1e3'])('rejects %j with a clear message', (text) => {
     expect(usage(() => parseDuration(text, 'interval'))).toMatch(/invalid interval/);
   });
