@@ -7,7 +7,13 @@ import { waitFor } from '../helpers/processes.js';
 
 const children: number[] = [];
 afterEach(() => {
-  for (const pid of children.splice(0)) process.kill(pid, 'SIGKILL');
+  for (const pid of children.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 describe('readProcessInfo', () => {
@@ -19,13 +25,15 @@ describe('readProcessInfo', () => {
   });
 
   it('caps a 100,000-character command line', async () => {
-    const child = spawn('sleep', ['30', 'x'.repeat(100_000)], { stdio: 'ignore' });
+    // A program that ignores extra arguments and stays (GNU sleep exits at once on 'xxx…',
+    // which made this test a race it sometimes lost).
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'x'.repeat(100_000)], { stdio: 'ignore' });
     children.push(child.pid as number);
     // Until execve has set up the new command line, /proc shows an empty one.
     await waitFor(() => readFileSync(`/proc/${child.pid}/cmdline`).length > 0, 'the child to finish exec');
     const info = readProcessInfo(child.pid as number);
-    expect(info?.name).toBe('sleep');
-    expect(info?.command.startsWith('sleep 30 xxxx')).toBe(true);
+    expect(info?.name).toBe('node');
+    expect(info?.command.startsWith(`${process.execPath} -e setTimeout(() => {}, 30000) xxxx`)).toBe(true);
     expect(Buffer.byteLength(info?.command ?? '')).toBeLessThanOrEqual(COMMAND_MAX_BYTES);
   });
 
