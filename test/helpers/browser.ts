@@ -8,6 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 
+/** Viewport and touch settings, as playwright takes them. */
+export interface Device {
+  viewport?: { width: number; height: number };
+  isMobile?: boolean;
+  hasTouch?: boolean;
+}
+
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
   '--headless',
@@ -33,9 +40,10 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** A browser with a fresh profile (user-data-dir), removed by close(). */
+export async function launchBrowser(device: Device = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'portwatch-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, ...device });
   return {
     context,
     async close() {

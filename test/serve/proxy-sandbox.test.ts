@@ -4,33 +4,16 @@
  * in a real headless Chromium (Debian's, driven by playwright-core): without /usr/bin/chromium
  * the test is skipped with the reason printed, unless PORTWATCH_REQUIRE_BROWSER=1 (CI).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { browserAvailable, launchBrowser, type Browser } from '../helpers/browser.js';
 import { closeProxyFixtures, httpTarget, serveFor } from './proxy-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'];
-
-let context: BrowserContext | null = null;
-let profile: string | null = null;
+let browser: Browser | null = null;
 afterEach(async () => {
-  await context?.close();
-  context = null;
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  profile = null;
+  await browser?.close();
+  browser = null;
   await closeProxyFixtures();
 });
-
-function browserAvailable(ctx: { skip: () => void }): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.PORTWATCH_REQUIRE_BROWSER === '1') throw new Error(`${CHROMIUM} is missing and PORTWATCH_REQUIRE_BROWSER=1`);
-  console.warn(`skipped: ${CHROMIUM} is not installed (apt-get install chromium); set PORTWATCH_REQUIRE_BROWSER=1 to make this a failure`);
-  ctx.skip();
-  return false;
-}
 
 /** What the hostile page tries, reported in its title as JSON. */
 function hostilePage(port: number): string {
@@ -64,9 +47,8 @@ describe('the path form in a real browser', () => {
     });
     port = app.port;
     const server = await serveFor([app.port]);
-    profile = mkdtempSync(join(tmpdir(), 'portwatch-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true });
-    const page = await context.newPage();
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
     await page.goto(`${server.url}proxy/${app.port}/`);
     await page.waitForFunction("document.title.startsWith('{')", undefined, { timeout: 10_000 });
     const result = JSON.parse(await page.title()) as { origin: string; api: string; sw: string };

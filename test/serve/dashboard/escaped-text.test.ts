@@ -3,44 +3,27 @@
  * as the CLI does: in a real headless Chromium (skipped without /usr/bin/chromium unless
  * PORTWATCH_REQUIRE_BROWSER=1).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { browserAvailable, launchBrowser, type Browser } from '../../helpers/browser.js';
 import { HOSTILE_ARG_SHOWN, HOSTILE_NAME_SHOWN, RAW_CONTROL, startHostile, stopHostiles } from '../../helpers/hostile-process.js';
 import { escapeControl } from '../../../src/text/escape.js';
 import { closeAll, startServe } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-let context: BrowserContext | null = null;
-let profile: string | null = null;
+let browser: Browser | null = null;
 afterEach(async () => {
-  await context?.close();
-  context = null;
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  profile = null;
+  await browser?.close();
+  browser = null;
   await closeAll();
   await stopHostiles();
 });
 
 describe('the live page and hostile text', () => {
   it('shows names and command lines with \\x1b, \\n, \\u202e written out, in cells, titles and the feed', async (ctx) => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.PORTWATCH_REQUIRE_BROWSER === '1') throw new Error(`${CHROMIUM} is missing and PORTWATCH_REQUIRE_BROWSER=1`);
-      console.warn(`skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
-      ctx.skip();
-    }
+    if (!browserAvailable(ctx)) return;
     const evil = await startHostile();
     const server = await startServe({ filter: (l) => l.process?.pid === evil.pid, probe: false, watchOptions: { interval: 50 } });
-    profile = mkdtempSync(join(tmpdir(), 'portwatch-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-      headless: true,
-    });
-    const page = await context.newPage();
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(server.url);

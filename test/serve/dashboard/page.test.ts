@@ -4,34 +4,22 @@
  * PORTWATCH_REQUIRE_BROWSER=1 (CI), when it fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DASHBOARD_JS } from '../../../src/serve/dashboard/client.js';
+import { browserAvailable, launchBrowser, type Browser, type Device } from '../../helpers/browser.js';
 import { holdSockets, stopAll, waitFor } from '../../helpers/processes.js';
 import { closeAll, startServe } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../../../test-output/', import.meta.url));
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
-let context: BrowserContext | null = null;
-let profile: string | null = null;
+let opened: Browser | null = null;
 const apps: Server[] = [];
 const children: ChildProcess[] = [];
 afterEach(async () => {
@@ -41,10 +29,8 @@ afterEach(async () => {
     process.kill(c.pid, 'SIGTERM');
     await exited;
   }
-  await context?.close();
-  context = null;
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  profile = null;
+  await opened?.close();
+  opened = null;
   for (const s of apps.splice(0)) {
     s.closeAllConnections();
     await new Promise<void>((r) => s.close(() => r()));
@@ -53,23 +39,10 @@ afterEach(async () => {
   await stopAll();
 });
 
-function browserAvailable(ctx: { skip: () => void }): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.PORTWATCH_REQUIRE_BROWSER === '1') throw new Error(`${CHROMIUM} is missing and PORTWATCH_REQUIRE_BROWSER=1`);
-  console.warn(`skipped: ${CHROMIUM} is not installed (apt-get install chromium); set PORTWATCH_REQUIRE_BROWSER=1 to make this a failure`);
-  ctx.skip();
-  return false;
-}
-
-/** A browser with a fresh profile (user-data-dir), removed after the test. */
-async function launch(
-  device: { viewport: { width: number; height: number }; isMobile?: boolean; hasTouch?: boolean } = {
-    viewport: { width: 1280, height: 720 },
-  },
-): Promise<BrowserContext> {
-  profile = mkdtempSync(join(tmpdir(), 'portwatch-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, ...device });
-  return context;
+/** A browser with a fresh profile, closed after the test. */
+async function launch(device?: Device): Promise<BrowserContext> {
+  opened = await launchBrowser(device);
+  return opened.context;
 }
 
 async function htmlApp(title: string): Promise<number> {
