@@ -27,6 +27,7 @@ import {
   INVALID_RESPONSE,
   VIA_NAME,
   connectDeadline,
+  guarded,
   loopMessage,
   seconds,
   unreachable,
@@ -150,13 +151,7 @@ class UpgradeTunnel {
   }
 
   private guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-    return (...args) => {
-      try {
-        fn(...args);
-      } catch (e) {
-        this.fail(e);
-      }
-    };
+    return guarded(fn, (e) => this.fail(e));
   }
 
   fail(e: unknown): void {

@@ -89,3 +89,14 @@ export interface ProxyTimeouts {
   /** Longest pause inside a request body the client is sending (default 60 s; then 408). */
   clientTimeoutMs?: number;
 }
+
+/** `fn`, with whatever it throws handed to `onError`: nothing a client or a target sends may throw out of a socket callback and end serve. */
+export function guarded<A extends unknown[]>(fn: (...args: A) => void, onError: (e: unknown) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      fn(...args);
+    } catch (e) {
+      onError(e);
+    }
+  };
+}

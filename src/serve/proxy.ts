@@ -24,6 +24,7 @@ import {
   INVALID_RESPONSE,
   VIA_NAME,
   connectDeadline,
+  guarded,
   loopMessage,
   seconds,
   unreachable,
@@ -140,13 +141,7 @@ class ForwardedRequest {
 
   /** Whatever a handler throws becomes this request's 502 (or a cut connection) and a log line. */
   private guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-    return (...args) => {
-      try {
-        fn(...args);
-      } catch (e) {
-        this.fail(e);
-      }
-    };
+    return guarded(fn, (e) => this.fail(e));
   }
 
   fail(e: unknown): void {
