@@ -3,7 +3,8 @@
  * hundreds of listeners, so commands are cut unless asked for in full, and the text part
  * is a summary table rather than the JSON a second time.
  */
-import type { Listener, ProcessInfo } from '../listener.js';
+import { displayAddress, type Listener, type ProcessInfo } from '../listener.js';
+import { escapeControl } from '../text/escape.js';
 
 /** Command lines are cut at this many characters unless the caller asks for them whole. */
 export const COMMAND_CUT = 200;
@@ -20,23 +21,12 @@ export function compactListener<L extends Listener>(l: L, fullCommand: boolean):
   return l.process === null ? l : { ...l, process: compactProcess(l.process, fullCommand) };
 }
 
-/**
- * Control characters (C0, DEL, C1), line and paragraph separators and bidi overrides made
- * visible: a command line or process name must not split a row or reorder the text.
- */
-export function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-    const code = c.charCodeAt(0);
-    return named[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
-}
+/** Control and bidi characters made visible, exactly as the CLI shows them (src/text/escape.ts). */
+export const visible = escapeControl;
 
 /** `127.0.0.1:80`, `[::1]:3000`, `[fe80::1%eth0]:8080`. */
 export function where(l: Pick<Listener, 'family' | 'address' | 'port'> & { interface?: string | null }): string {
-  const address = l.interface == null ? l.address : `${l.address}%${visible(l.interface)}`;
-  return l.family === 6 ? `[${address}]:${l.port}` : `${address}:${l.port}`;
+  return escapeControl(displayAddress(l));
 }
 
 /** One line: `tcp [::1]:3000 node (pid 12) [web]`. */
