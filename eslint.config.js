@@ -3,13 +3,13 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * Layers point one way: cli → features (serve, mcp, run, rules) → engine (scan, watch,
- * wait, triggers) → sources and owners → parse. A module may import its own layer and the
+ * Layers point one way: cli → features (serve, mcp, run, rules, forward) → engine (scan,
+ * watch, wait, triggers) → sources, owners and containers → parse. A module may import its own layer and the
  * ones below, never one above; nothing outside src/cli imports src/cli.
  */
-const FEATURES = ['serve', 'mcp', 'run', 'rules'];
+const FEATURES = ['serve', 'mcp', 'run', 'rules', 'forward'];
 const ENGINE = ['scan', 'watch', 'wait', 'triggers', 'engine'];
-const SOURCES = ['sources', 'owners'];
+const SOURCES = ['sources', 'owners', 'containers'];
 function layerRule(files, above) {
   return {
     files,
@@ -56,9 +56,9 @@ export default tseslint.config(
     },
   },
   layerRule(['src/parse/**/*.ts'], ['cli', ...FEATURES, ...ENGINE, ...SOURCES]),
-  layerRule(['src/sources/**/*.ts', 'src/owners/**/*.ts'], ['cli', ...FEATURES, ...ENGINE]),
+  layerRule(['src/sources/**/*.ts', 'src/owners/**/*.ts', 'src/containers/**/*.ts'], ['cli', ...FEATURES, ...ENGINE]),
   layerRule(['src/watch/**/*.ts', 'src/triggers/**/*.ts', 'src/engine/**/*.ts', 'src/scan.ts', 'src/wait.ts'], ['cli', ...FEATURES]),
-  layerRule(['src/serve/**/*.ts', 'src/mcp/**/*.ts', 'src/run/**/*.ts', 'src/rules/**/*.ts'], ['cli']),
+  layerRule(['src/serve/**/*.ts', 'src/mcp/**/*.ts', 'src/run/**/*.ts', 'src/rules/**/*.ts', 'src/forward/**/*.ts'], ['cli']),
   layerRule(
     ['src/text/**/*.ts', 'src/ports.ts', 'src/listener.ts', 'src/errors.ts', 'src/types.ts'],
     ['cli', ...FEATURES, ...ENGINE, ...SOURCES],

@@ -15,6 +15,10 @@
  *   100 ms then pays for sendto and recvfrom only, not for socket/setsockopt/close four
  *   times a scan. Replies to another request are told apart by sequence number and dropped.
  *
+ * streamSocketIn(netnsPath: string, family: 4 | 6): number
+ *   A TCP socket created inside another network namespace (for forwarding), handed to Node
+ *   as an fd; the thread is switched back as for dump().
+ *
  * Errors are thrown like Node's own system errors: code (errno name), errno (negative),
  * syscall, and path when a path was involved.
  */
@@ -110,9 +114,12 @@ static int make_diag_socket(failure_t *f) {
   return fd;
 }
 
-/* Creates the socket inside the namespace at `path`. The namespace of a socket is fixed
- * at creation, so the thread only needs to visit the namespace for socket() itself. */
-static int make_diag_socket_in(const char *path, failure_t *f) {
+typedef int (*socket_maker)(int arg, failure_t *f);
+
+/* Runs make() with the calling thread inside the network namespace at `path`. The
+ * namespace of a socket is fixed at creation, so the thread only needs to visit the
+ * namespace for socket() itself. */
+static int make_socket_in(const char *path, socket_maker make, int arg, failure_t *f) {
   int target = open(path, O_RDONLY | O_CLOEXEC);
   if (target < 0) return fail(f, errno, "open", path);
   int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -125,7 +132,7 @@ static int make_diag_socket_in(const char *path, failure_t *f) {
   if (setns(target, CLONE_NEWNET) < 0) {
     fail(f, errno, "setns", path);
   } else {
-    fd = make_diag_socket(f);
+    fd = make(arg, f);
     /* Never leave the Node thread in a foreign namespace: every later socket would
      * silently live there. If we cannot get back, dying is the only safe answer. */
     if (setns(home, CLONE_NEWNET) < 0) {
@@ -136,6 +143,22 @@ static int make_diag_socket_in(const char *path, failure_t *f) {
   }
   close(home);
   close(target);
+  return fd;
+}
+
+static int make_diag_socket_arg(int unused, failure_t *f) {
+  (void)unused;
+  return make_diag_socket(f);
+}
+
+static int make_diag_socket_in(const char *path, failure_t *f) {
+  return make_socket_in(path, make_diag_socket_arg, 0, f);
+}
+
+/* A plain TCP socket, not yet connected: libuv makes it non-blocking when Node adopts it. */
+static int make_stream_socket(int family, failure_t *f) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(f, errno, "socket", NULL);
   return fd;
 }
 
@@ -363,6 +386,36 @@ static napi_value close_socket(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* streamSocketIn(netnsPath, family): a TCP socket created inside another network
+ * namespace, for `portwatch forward`: connect() on it reaches that namespace's listeners,
+ * its 127.0.0.1 included, while the fd lives in this process. family: 4 or 6. */
+static napi_value stream_socket_in(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  char netns_path[PATH_MAX];
+  int has_netns = read_netns_arg(env, args[0], netns_path, sizeof netns_path);
+  if (has_netns < 0) return NULL;
+  if (!has_netns) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "netnsPath is required");
+    return NULL;
+  }
+  int32_t family = 0;
+  if (napi_get_value_int32(env, args[1], &family) != napi_ok || (family != 4 && family != 6)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "family must be 4 or 6");
+    return NULL;
+  }
+  failure_t failure = {0};
+  int fd = make_socket_in(netns_path, make_stream_socket, family == 6 ? AF_INET6 : AF_INET, &failure);
+  if (fd < 0) {
+    throw_failure(env, &failure);
+    return NULL;
+  }
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
 static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -374,6 +427,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "openSocket", open_socket);
   export_function(env, exports, "dumpOn", dump_on_socket);
   export_function(env, exports, "closeSocket", close_socket);
+  export_function(env, exports, "streamSocketIn", stream_socket_in);
   return exports;
 }
 

@@ -16,8 +16,9 @@
  * file order; the first match wins; ports matching no key get `otherPortsAttributes`.
  * `onAutoForward: "ignore"` hides a listener, `"silent"` lists it without announcing it;
  * the other values (notify, openBrowser, openBrowserOnce, openPreview) announce it.
- * Attributes portwatch has no use for (elevateIfNeeded, requireLocalPort, protocol) are
- * checked for their type and otherwise left alone, as are unknown ones.
+ * `portwatch forward` also uses `requireLocalPort` (the same port on the host, or fail) and
+ * `protocol` (the scheme of the URL it prints or opens). `elevateIfNeeded` is checked for
+ * its type and otherwise left alone, as are unknown attributes.
  */
 import type { Listener } from '../listener.js';
 import { ConfigError, describeType, isPlainObject } from './config-error.js';
@@ -29,6 +30,10 @@ export type OnAutoForward = (typeof ON_AUTO_FORWARD)[number];
 export interface PortAttributes {
   label: string | null;
   onAutoForward: OnAutoForward | null;
+  /** Forward on the same port number or not at all; null when not given. */
+  requireLocalPort: boolean | null;
+  /** The scheme of the forwarded port's URL; null when not given. */
+  protocol: 'http' | 'https' | null;
 }
 
 interface Entry {
@@ -74,7 +79,12 @@ export function compileAttributes(raw: unknown, where: string): PortAttributes {
   }
   if (raw.protocol !== undefined && raw.protocol !== 'http' && raw.protocol !== 'https')
     throw new ConfigError(`${where}.protocol`, `expected "http" or "https", got ${describeType(raw.protocol)}`);
-  return { label, onAutoForward };
+  return {
+    label,
+    onAutoForward,
+    requireLocalPort: typeof raw.requireLocalPort === 'boolean' ? raw.requireLocalPort : null,
+    protocol: raw.protocol === 'http' || raw.protocol === 'https' ? raw.protocol : null,
+  };
 }
 
 type KeyKind = 'port' | 'range' | 'regex';

@@ -11,8 +11,9 @@
  *     "otherPortsAttributes": { "onAutoForward": "notify" }
  *   }
  *
- * A devcontainer.json is read leniently: only `portsAttributes`, `otherPortsAttributes` and
- * `customizations.portwatch` (the portwatch.json fields) are used; the rest is its own business.
+ * A devcontainer.json is read leniently: only `forwardPorts`, `portsAttributes`,
+ * `otherPortsAttributes` and `customizations.portwatch` (the portwatch.json fields) are
+ * used; the rest is its own business.
  */
 import { PortwatchError } from '../errors.js';
 import { compileAttributesTable, compileLabel, type AttributesTable } from './attributes.js';
@@ -34,11 +35,40 @@ export interface RuleSet {
   labels: LabelRule[];
   /** devcontainer.json's portsAttributes / otherPortsAttributes, when given. */
   attributes: AttributesTable | null;
+  /** devcontainer.json's forwardPorts: forwarded by `portwatch forward` even before they listen. */
+  forwardPorts: ForwardPortEntry[];
 }
 
-export const EMPTY_RULE_SET: RuleSet = { ignore: [], silent: [], labels: [], attributes: null };
+/** One forwardPorts entry: `5432`, `"5432"`, `"localhost:5432"`, or `"db:5432"` (another host). */
+export interface ForwardPortEntry {
+  port: number;
+  /** null for the target itself (a number, localhost, 127.0.0.1, ::1); else the host named. */
+  host: string | null;
+  /** The entry as written, for messages. */
+  text: string;
+}
 
-const TOP_LEVEL_KEYS = ['$schema', 'ignore', 'silent', 'label', 'portsAttributes', 'otherPortsAttributes'] as const;
+export const EMPTY_RULE_SET: RuleSet = { ignore: [], silent: [], labels: [], attributes: null, forwardPorts: [] };
+
+const TOP_LEVEL_KEYS = ['$schema', 'ignore', 'silent', 'label', 'portsAttributes', 'otherPortsAttributes', 'forwardPorts'] as const;
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '0.0.0.0']);
+
+function compileForwardPorts(raw: unknown, where: string): ForwardPortEntry[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(where, `expected a list like [3000, "db:5432"], got ${describeType(raw)}`);
+  return raw.map((item, i) => {
+    const at = `${where}[${i}]`;
+    const text = typeof item === 'number' ? String(item) : item;
+    if (typeof text !== 'string') throw new ConfigError(at, `expected a port number or "host:port", got ${describeType(item)}`);
+    const m = /^(?:(.+):)?(\d{1,5})$/.exec(text.trim());
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535)
+      throw new ConfigError(at, `expected a port from 1 to 65535 or "host:port", got ${JSON.stringify(item)}`);
+    const host = m[1] === undefined || LOCAL_HOSTS.has(m[1].toLowerCase()) ? null : m[1];
+    return { port, host, text: text.trim() };
+  });
+}
 
 /** Files read the devcontainer way (lenient top level). */
 export function isDevcontainerFile(path: string): boolean {
@@ -85,6 +115,7 @@ function compileFields(raw: Record<string, unknown>, prefix: string, strict: boo
     silent: compileMatcherList(raw.silent, at('silent')),
     labels: compileLabelList(raw.label, at('label')),
     attributes: hasAttributes ? compileAttributesTable(raw.portsAttributes, raw.otherPortsAttributes, prefix) : null,
+    forwardPorts: compileForwardPorts(raw.forwardPorts, at('forwardPorts')),
   };
 }
 
@@ -96,13 +127,16 @@ export function compileConfig(value: unknown, options: { devcontainer?: boolean 
     value.portsAttributes !== undefined || value.otherPortsAttributes !== undefined
       ? compileAttributesTable(value.portsAttributes, value.otherPortsAttributes)
       : null;
+  const forwardPorts = compileForwardPorts(value.forwardPorts, 'forwardPorts');
   const custom = isPlainObject(value.customizations) ? value.customizations.portwatch : undefined;
-  if (custom === undefined) return { ...EMPTY_RULE_SET, attributes };
+  if (custom === undefined) return { ...EMPTY_RULE_SET, attributes, forwardPorts };
   if (!isPlainObject(custom)) throw new ConfigError('customizations.portwatch', `expected an object, got ${describeType(custom)}`);
   const own = compileFields(custom, 'customizations.portwatch', true);
   if (own.attributes !== null && attributes !== null)
     throw new ConfigError('customizations.portwatch', 'portsAttributes are given twice: keep them at the top level only');
-  return { ...own, attributes: own.attributes ?? attributes };
+  if (own.forwardPorts.length > 0 && forwardPorts.length > 0)
+    throw new ConfigError('customizations.portwatch', 'forwardPorts are given twice: keep them at the top level only');
+  return { ...own, attributes: own.attributes ?? attributes, forwardPorts: forwardPorts.length > 0 ? forwardPorts : own.forwardPorts };
 }
 
 /** Parses and compiles a config file's text. Throws PortwatchError('EUSAGE', '<file>: …'). */

@@ -8,11 +8,14 @@
  *   - its process or an ancestor was started with PORTWATCH_IGNORE=1,
  *   - an `ignore` rule matches, or its portsAttributes say onAutoForward "ignore".
  * It is silent when a `silent` rule matches or onAutoForward is "silent".
- * Its label is the first matching `label` rule's, else its portsAttributes label.
+ * Its label is the first matching `label` rule's, else its portsAttributes label, else (when
+ * default labels are on) the well-known name of its server or port (default-labels.ts).
  */
 import type { Listener, ProcessInfo } from '../listener.js';
-import type { RuleSet } from './config.js';
+import type { PortAttributes } from './attributes.js';
+import type { ForwardPortEntry, RuleSet } from './config.js';
 import { EMPTY_RULE_SET } from './config.js';
+import { defaultLabel } from './default-labels.js';
 import { IgnoreMarker, IGNORE_ENV } from './ignore-marker.js';
 import { procReader, type ProcReader } from './proc.js';
 
@@ -25,6 +28,10 @@ export interface Rules {
   announce(listener: Listener): boolean;
   /** The label the config gives a listener, or null. */
   label(listener: Listener): string | null;
+  /** Its portsAttributes (or otherPortsAttributes), or null when none applies. */
+  attributes(listener: Listener): PortAttributes | null;
+  /** Ports to forward even before they listen (devcontainer forwardPorts). */
+  readonly forwardPorts: readonly ForwardPortEntry[];
   /** One line saying where the rules come from and what they do. */
   describe(): string;
   /** The config file in use, or null when none. */
@@ -40,6 +47,11 @@ export interface RuleBehaviour {
   ownPid?: number;
   /** Apply no ignore rule at all (labels and silence still apply); default false. */
   all?: boolean;
+  /**
+   * Label well-known servers and ports (PostgreSQL, Vite, …) when no rule of the config
+   * names them; default false (the CLI turns it on).
+   */
+  defaultLabels?: boolean;
   procReader?: ProcReader;
 }
 
@@ -53,6 +65,7 @@ export function createRules(ruleSet: RuleSet = EMPTY_RULE_SET, file: string | nu
   const ignoreMarked = !all && (behaviour.ignoreMarked ?? true);
   const ignoreOwn = !all && (behaviour.ignoreOwn ?? true);
   const ownPid = behaviour.ownPid ?? process.pid;
+  const defaults = behaviour.defaultLabels ?? false;
   const marker = new IgnoreMarker(behaviour.procReader ?? procReader());
   // Keyed by the ProcessInfo object, which the scanner keeps for as long as the socket lives.
   const markedMemo = new WeakMap<ProcessInfo, boolean>();
@@ -92,6 +105,7 @@ export function createRules(ruleSet: RuleSet = EMPTY_RULE_SET, file: string | nu
     if (ruleSet.ignore.length > 0) parts.push(plural(ruleSet.ignore.length, 'ignore rule'));
     if (ruleSet.silent.length > 0) parts.push(plural(ruleSet.silent.length, 'silent rule'));
     if (ruleSet.labels.length > 0) parts.push(plural(ruleSet.labels.length, 'label rule'));
+    if (ruleSet.forwardPorts.length > 0) parts.push(plural(ruleSet.forwardPorts.length, 'forwardPorts entry').replace('entrys', 'entries'));
     if (ruleSet.attributes) {
       parts.push(plural(ruleSet.attributes.size, 'portsAttributes entry').replace('entrys', 'entries'));
       if (ruleSet.attributes.hasOther) parts.push('otherPortsAttributes');
@@ -108,10 +122,13 @@ export function createRules(ruleSet: RuleSet = EMPTY_RULE_SET, file: string | nu
 
   return {
     file,
+    forwardPorts: ruleSet.forwardPorts,
+    attributes: (l) => ruleSet.attributes?.lookup(l) ?? null,
     whyIgnored,
     filter: (l) => whyIgnored(l) === null,
     announce: (l) => !ruleSet.silent.some((m) => m.test(l)) && ruleSet.attributes?.lookup(l)?.onAutoForward !== 'silent',
-    label: (l) => ruleSet.labels.find((r) => r.matcher.test(l))?.label ?? ruleSet.attributes?.lookup(l)?.label ?? null,
+    label: (l) =>
+      ruleSet.labels.find((r) => r.matcher.test(l))?.label ?? ruleSet.attributes?.lookup(l)?.label ?? (defaults ? defaultLabel(l) : null),
     describe,
   };
 }

@@ -14,6 +14,8 @@ export interface SockDiagAddon {
   /** dump() on a socket from openSocket(); replies to other sequence numbers are dropped. */
   dumpOn(fd: number, request: Buffer): Buffer;
   closeSocket(fd: number): void;
+  /** A TCP socket (fd) created inside the network namespace at netnsPath; absent in addons built before forward. */
+  streamSocketIn?(netnsPath: string, family: 4 | 6): number;
 }
 
 // Both src/sources/ and dist/sources/ sit two levels below the package root.

@@ -4,6 +4,9 @@ argv[1]: JSON list of specs {"proto": "tcp"|"udp", "host": str, "port": int (0 =
          "v6only": bool?, "reuseport": bool?, "connect": bool?}
   "connect": for tcp, also open a client connection to this listener (an ESTABLISHED pair);
              for udp, connect() the socket to its own address (a connected UDP socket).
+  "serve": for tcp, answer connections: "echo" sends back every byte and, after the
+           client's FIN, shuts its own side (a half-close test); "http" answers each
+           request with 200 and a body naming the port ("hello from <port>").
 Prints one JSON line {"pid": n, "ports": [...]} once everything is bound, then reads
 commands from stdin, one per line, answering each with one JSON line:
   "open <spec json>" → {"index": i, "port": p}     "close <index>" → {"closed": i}
@@ -19,6 +22,39 @@ socks = []
 extra = []
 
 
+def echo(conn):
+    with conn:
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                conn.shutdown(socket.SHUT_WR)
+                return
+            conn.sendall(data)
+
+
+def http(conn, port):
+    with conn:
+        conn.settimeout(30)
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            data = conn.recv(4096)
+            if not data:
+                return
+            head += data
+        body = ("hello from %d" % port).encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+
+
+def serve(s, kind, port):
+    while True:
+        try:
+            conn, _ = s.accept()
+        except OSError:
+            return
+        target = echo if kind == "echo" else (lambda c: http(c, port))
+        threading.Thread(target=target, args=(conn,), daemon=True).start()
+
+
 def open_spec(spec):
     fam = socket.AF_INET6 if ":" in spec["host"] else socket.AF_INET
     kind = socket.SOCK_STREAM if spec["proto"] == "tcp" else socket.SOCK_DGRAM
@@ -31,6 +67,8 @@ def open_spec(spec):
     port = s.getsockname()[1]
     if kind == socket.SOCK_STREAM:
         s.listen()
+        if spec.get("serve"):
+            threading.Thread(target=serve, args=(s, spec["serve"], port), daemon=True).start()
         if spec.get("connect"):
             c = socket.socket(fam, socket.SOCK_STREAM)
             c.connect((spec["host"], port))
@@ -51,6 +89,10 @@ for line in sys.stdin:
         print(json.dumps({"index": len(socks) - 1, "port": port}), flush=True)
     elif cmd == "close":
         i = int(arg)
+        try:
+            socks[i].shutdown(socket.SHUT_RDWR)  # wakes a serving thread blocked in accept()
+        except OSError:
+            pass
         socks[i].close()
         print(json.dumps({"closed": i}), flush=True)
 __import__("os")._exit(0)

@@ -15,6 +15,8 @@ export interface SocketSpec {
   v6only?: boolean;
   reuseport?: boolean;
   connect?: boolean;
+  /** tcp only: answer connections (see listen.py): echo every byte, or a tiny HTTP 200. */
+  serve?: 'echo' | 'http';
 }
 
 export interface Holder {

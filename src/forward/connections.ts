@@ -1,0 +1,89 @@
+/**
+ * The connections a forwarder carries: each host connection relayed to a connection made
+ * by the Connector. When a port stops being forwarded, its connections in flight may go
+ * on for a grace period, then are cut; when portwatch stops, they are cut at once.
+ */
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import type { Connector, TargetAddress } from './connector.js';
+import { relay, type Relay } from './relay.js';
+
+export interface ConnectionSetEvents {
+  /** A connection could not be made in the target (port, message). */
+  failed: [number, string];
+}
+
+export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
+  private readonly byPort = new Map<number, Set<Relay>>();
+  private readonly pending = new Map<net.Socket, AbortController>();
+  private readonly draining = new Map<Set<Relay>, NodeJS.Timeout>();
+
+  constructor(
+    private readonly connector: Connector,
+    private readonly graceMs: number,
+  ) {
+    super();
+  }
+
+  /** Connections carried now, over all ports. */
+  get size(): number {
+    let n = this.pending.size;
+    for (const set of this.byPort.values()) n += set.size;
+    for (const set of this.draining.keys()) n += set.size;
+    return n;
+  }
+
+  open(port: number, client: net.Socket, to: TargetAddress): void {
+    const abort = new AbortController();
+    this.pending.set(client, abort);
+    client.on('error', () => undefined); // a reset before the target answers is nobody's business
+    client.once('close', () => abort.abort());
+    this.connector.connect(to, abort.signal).then(
+      (upstream) => {
+        this.pending.delete(client);
+        if (client.destroyed) return void upstream.destroy();
+        const r = relay(client, upstream);
+        let set = this.byPort.get(port);
+        if (set === undefined) this.byPort.set(port, (set = new Set()));
+        set.add(r);
+        client.resume(); // accepted paused: bytes waited in the kernel until now
+        void r.done.then(() => {
+          set.delete(r);
+          if (set.size === 0 && this.byPort.get(port) === set) this.byPort.delete(port);
+        });
+      },
+      (e: Error) => {
+        this.pending.delete(client);
+        if (!client.destroyed) client.resetAndDestroy();
+        if (!abort.signal.aborted) this.emit('failed', port, `connection to :${port} in the target failed: ${e.message}`);
+      },
+    );
+  }
+
+  /** The port is no longer forwarded: cut its connections now, or after the grace period. */
+  closePort(port: number, now: boolean): void {
+    const set = this.byPort.get(port);
+    if (set === undefined) return;
+    this.byPort.delete(port);
+    if (now || this.graceMs <= 0) return void [...set].forEach((r) => r.destroy());
+    const timer = setTimeout(() => {
+      this.draining.delete(set);
+      for (const r of set) r.destroy();
+    }, this.graceMs);
+    timer.unref();
+    this.draining.set(set, timer);
+  }
+
+  destroyAll(): void {
+    for (const [set, timer] of this.draining) {
+      clearTimeout(timer);
+      for (const r of set) r.destroy();
+    }
+    this.draining.clear();
+    for (const abort of this.pending.values()) abort.abort();
+    for (const [client] of this.pending) client.destroy();
+    this.pending.clear();
+    for (const set of this.byPort.values()) for (const r of set) r.destroy();
+    this.byPort.clear();
+  }
+}
