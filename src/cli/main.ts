@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
+import { registerForward } from './forward-command.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
 import { guardOutput } from './output-guard.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRun(program);
   registerMcp(program);
+  registerForward(program);
   for (const cmd of program.commands)
     cmd.exitOverride().configureOutput({ outputError: (text, write) => write(`portwatch: ${text.replace(/^error: /, '')}`) });
   return program;

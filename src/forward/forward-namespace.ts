@@ -21,7 +21,8 @@ export interface NamespaceForward {
   readonly watcher: PortWatcher;
   /** Settles when forwarding ends: 'target-gone' when the target exited, 'stopped' after close(). */
   readonly ended: Promise<'target-gone' | 'stopped'>;
-  close(): void;
+  /** Closes every host listener, cuts every connection, stops the watcher. */
+  close(): Promise<void>;
 }
 
 export function forwardNamespace(options: ForwardNamespaceOptions): NamespaceForward {
@@ -38,16 +39,16 @@ export function forwardNamespace(options: ForwardNamespaceOptions): NamespaceFor
   const watcher = watch({ ...options.watch, netnsPid: options.netnsPid, persistent: true });
   let finish!: (why: 'target-gone' | 'stopped') => void;
   const ended = new Promise<'target-gone' | 'stopped'>((resolve) => (finish = resolve));
-  const stop = (why: 'target-gone' | 'stopped'): void => {
-    watcher.close();
+  const stop = (why: 'target-gone' | 'stopped'): Promise<void> => {
     forwarder.close(why);
     finish(why);
+    return watcher.close();
   };
   watcher.on('ready', (listeners) => listeners.forEach((l) => forwarder.listenerOpened(l)));
   watcher.on('open', (e) => forwarder.listenerOpened(e.listener));
   watcher.on('close', (e) => forwarder.listenerClosed(e.listener));
   watcher.on('error', (e) => {
-    if (isPortwatchError(e) && e.code === 'ENOPROCESS') stop('target-gone');
+    if (isPortwatchError(e) && e.code === 'ENOPROCESS') void stop('target-gone');
   });
   forwarder.start();
   return { forwarder, watcher, ended, close: () => stop('stopped') };

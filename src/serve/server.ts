@@ -23,6 +23,7 @@ import type { ServeMetrics } from './metrics.js';
 import { createProxyAgents, forwardRequest, forwardUpgrade, type ProxyAgents } from './proxy.js';
 import { resolveProxyTarget, type ProxyContext } from './proxy-target.js';
 import { PAGE_CSP, SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
+import { TunnelEndpoint, tunnelPort } from './tunnel.js';
 import { openLocation, proxyPathRoute } from './routing.js';
 import { AUTH_PATH, createTicket, normalizeAllowedHost, parseHostHeader } from './security.js';
 import type { ServeAddress, ServeLogger, ServeServerOptions } from './serve-options.js';
@@ -51,6 +52,7 @@ export class ServeServer {
   /** False when the watched namespace (--netns-pid) cannot be compared with ours: then nothing is proxied or probed. */
   private readonly namespaceKnown: boolean;
   private readonly upgraded = new Set<Duplex>();
+  private readonly tunnel = new TunnelEndpoint();
   private readonly auth: AuthContext;
   private address: ServeAddress | null = null;
   private closing: Promise<void> | null = null;
@@ -174,6 +176,7 @@ export class ServeServer {
     const closed = this.http.listening ? new Promise<void>((resolve) => this.http.close(() => resolve())) : Promise.resolve();
     for (const s of this.upgraded) s.destroy();
     this.upgraded.clear();
+    this.tunnel.close();
     this.http.closeIdleConnections();
     const grace = setTimeout(() => this.http.closeAllConnections(), this.options.shutdownGraceMs ?? 1_000);
     await this.state.close();
@@ -324,9 +327,8 @@ export class ServeServer {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const decision = authorize(authRequest(req, true), this.auth);
     if (decision.kind === 'deny') return rejectUpgrade(socket, decision.status, decision.message, decision.headers);
-    if (decision.kind === 'redirect' || decision.to.kind !== 'proxy') {
-      return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${splitPath(req.url)}`);
-    }
+    if (decision.kind === 'redirect') return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${splitPath(req.url)}`);
+    if (decision.to.kind === 'own') return this.tunnelUpgrade(req, socket, head, decision.to.target.path);
     const { port, path, prefix } = decision.to;
     if (this.options.proxy === false) return rejectUpgrade(socket, 404, 'the proxy is turned off (--no-proxy)');
     const resolved = resolveProxyTarget(port, Array.from(this.table.values()), this.proxyContext());
@@ -347,6 +349,23 @@ export class ServeServer {
         this.upgraded.add(s);
         s.once('close', () => this.upgraded.delete(s));
       },
+    });
+  }
+
+  /** `portwatch forward URL`'s end: /api/tunnel/<PORT> (see tunnel.ts); off with the proxy. */
+  private tunnelUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    const port = tunnelPort(path);
+    if (port === null) return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
+    if (this.options.proxy === false) return rejectUpgrade(socket, 404, 'the tunnel is turned off with the proxy (--no-proxy)');
+    const track = (s: Duplex): void => {
+      this.upgraded.add(s);
+      s.once('close', () => this.upgraded.delete(s));
+    };
+    track(socket);
+    this.tunnel.handle(req, socket, head, port, {
+      resolve: (p) => resolveProxyTarget(p, Array.from(this.table.values()), this.proxyContext()),
+      track,
+      log: (message) => this.logger.warn(message),
     });
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PortEvent } from '../../src/listener.js';
 import type { ListenerView } from '../../src/serve/listener-table.js';
-import { resolveToken } from '../../src/cli/serve-command.js';
+import { resolveToken } from '../../src/cli/token.js';
 import { runCli, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 

@@ -64,14 +64,16 @@ export function netnsSupport(): { ok: true } | { ok: false; reason: string } {
   return { ok: true };
 }
 
-/** Starts a python3 process holding the given sockets, optionally in a new network namespace. */
-export async function holdSockets(specs: SocketSpec[], options: { netns?: boolean } = {}): Promise<Holder> {
+/** Starts a python3 process holding the given sockets, optionally in a new (or a named) network namespace. */
+export async function holdSockets(specs: SocketSpec[], options: { netns?: boolean; netnsName?: string } = {}): Promise<Holder> {
   const args = [LISTEN_PY, JSON.stringify(specs)];
-  const child = options.netns
-    ? spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec python3 "$@"', 'sh', ...args], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      })
-    : spawn('python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = options.netnsName
+    ? spawn('ip', ['netns', 'exec', options.netnsName, 'python3', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : options.netns
+      ? spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec python3 "$@"', 'sh', ...args], {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        })
+      : spawn('python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
   started.add(child);
   const lines: Interface = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const replies: string[] = [];

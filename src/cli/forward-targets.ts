@@ -1,0 +1,79 @@
+/**
+ * The three ways `portwatch forward` reaches a target, behind one shape: a forwarder that
+ * reports, a promise that settles when the target is gone, and close().
+ */
+import { PortwatchError } from '../errors.js';
+import type { EventEmitter } from 'node:events';
+import type { ForwarderEvents, ForwarderOptions } from '../forward/forwarder.js';
+import { forwardNamespace } from '../forward/forward-namespace.js';
+import { processExists } from '../namespaces.js';
+import type { TriggerChoice } from '../triggers/trigger.js';
+import { SOURCE_CHOICES, type SourceChoice } from '../scan.js';
+import { TRIGGER_CHOICES } from '../triggers/trigger.js';
+import { forwardContainer } from './forward-container.js';
+import { forwardThroughServe } from './forward-tunnel.js';
+import { parseDuration, parsePid } from './parse-args.js';
+
+export interface RawTargetChoice {
+  netnsPid?: string;
+  container?: string;
+  token?: string;
+  tokenFile?: string;
+  source: string;
+  trigger: string;
+  interval?: string;
+  logLevel: string;
+}
+
+export interface ForwardTarget {
+  /** How the target is named in lines: `pid 123`, `container web`, `http://host:4040`. */
+  readonly name: string;
+  /** The forward, unforward and error events of whatever forwarder serves the target now. */
+  readonly events: EventEmitter<ForwarderEvents>;
+  /** Settles with the reason when the target is gone for good. */
+  readonly ended: Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface EngineChoice {
+  source: SourceChoice;
+  trigger: TriggerChoice;
+  interval?: number;
+}
+
+function engineChoice(raw: RawTargetChoice): EngineChoice {
+  if (!(SOURCE_CHOICES as readonly string[]).includes(raw.source))
+    throw new PortwatchError('EUSAGE', `unknown source '${raw.source}': use one of ${SOURCE_CHOICES.join(', ')}`);
+  if (!(TRIGGER_CHOICES as readonly string[]).includes(raw.trigger))
+    throw new PortwatchError('EUSAGE', `unknown trigger '${raw.trigger}': use one of ${TRIGGER_CHOICES.join(', ')}`);
+  const choice: EngineChoice = { source: raw.source as SourceChoice, trigger: raw.trigger as TriggerChoice };
+  if (raw.interval !== undefined) choice.interval = parseDuration(raw.interval, 'interval');
+  return choice;
+}
+
+export async function startTarget(
+  url: string | undefined,
+  raw: RawTargetChoice,
+  options: Omit<ForwarderOptions, 'connector'>,
+): Promise<ForwardTarget> {
+  const given = [url !== undefined, raw.netnsPid !== undefined, raw.container !== undefined].filter(Boolean).length;
+  if (given !== 1)
+    throw new PortwatchError(
+      'EUSAGE',
+      'say what to forward from: --netns-pid PID, --container NAME, or the URL of a portwatch serve (one of them)',
+    );
+  if ((raw.token !== undefined || raw.tokenFile !== undefined) && url === undefined)
+    throw new PortwatchError('EUSAGE', '--token and --token-file go with a URL (a portwatch serve to forward through)');
+  if (url !== undefined) return forwardThroughServe(url, raw, options);
+  const engine = engineChoice(raw);
+  if (raw.container !== undefined) return forwardContainer(raw.container, engine, options);
+  const pid = parsePid(raw.netnsPid!);
+  if (!processExists(pid)) throw new PortwatchError('EUSAGE', `--netns-pid ${pid}: no such process`);
+  const ns = forwardNamespace({ ...options, netnsPid: pid, watch: engine });
+  return {
+    name: `pid ${pid}`,
+    events: ns.forwarder,
+    ended: ns.ended.then(() => `process ${pid} exited`),
+    close: () => ns.close(),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Through serve: listeners from serve's event stream, connections through its tunnel. The
+ * forwards stay up while the stream reconnects; the snapshot that starts every connection
+ * then closes what went away and opens what is new.
+ */
+import type { Listener } from '../listener.js';
+import { Forwarder, type ForwarderOptions } from './forwarder.js';
+import { ServeFeed } from './serve-feed.js';
+import { createTunnelConnector } from './tunnel-connector.js';
+
+export interface ForwardServeOptions extends Omit<ForwarderOptions, 'connector'> {
+  base: URL;
+  token: string | null;
+  maxBackoffMs?: number;
+}
+
+export interface ServeForward {
+  readonly forwarder: Forwarder;
+  readonly feed: ServeFeed;
+  /** Settles with the reason when serve refuses us for good (a wrong token); 'stopped' after close(). */
+  readonly ended: Promise<string>;
+  close(): void;
+}
+
+const keyOf = (l: Listener): string => `${l.inode}|${l.family}|${l.address}|${l.port}`;
+
+export function forwardThroughServeUrl(options: ForwardServeOptions): ServeForward {
+  const forwarder = new Forwarder({ ...options, connector: createTunnelConnector({ base: options.base, token: options.token }) });
+  const feed = new ServeFeed({
+    base: options.base,
+    token: options.token,
+    ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs }),
+  });
+  const known = new Map<string, Listener>();
+  let finish!: (why: string) => void;
+  const ended = new Promise<string>((resolve) => (finish = resolve));
+  feed.on('snapshot', (listeners) => {
+    const now = new Map(listeners.map((l) => [keyOf(l), l]));
+    for (const [key, l] of known) if (!now.has(key)) forwarder.listenerClosed(l);
+    known.clear();
+    for (const [key, l] of now) {
+      known.set(key, l);
+      forwarder.listenerOpened(l);
+    }
+  });
+  feed.on('open', (l) => {
+    known.set(keyOf(l), l);
+    forwarder.listenerOpened(l);
+  });
+  feed.on('close', (l) => {
+    known.delete(keyOf(l));
+    forwarder.listenerClosed(l);
+  });
+  const close = (why: string): void => {
+    feed.close();
+    forwarder.close(why === 'stopped' ? 'stopped' : 'target-gone');
+    finish(why);
+  };
+  feed.on('fatal', (why) => close(why));
+  forwarder.start();
+  feed.start();
+  return { forwarder, feed, ended, close: () => close('stopped') };
+}
