@@ -1,5 +1,15 @@
 /** Error codes users and programs can rely on. */
-export type PortwatchErrorCode = 'EUSAGE' | 'ESOURCE_UNAVAILABLE' | 'ESCAN' | 'ENOPROCESS' | 'ETIMEOUT' | 'EABORTED';
+export type PortwatchErrorCode =
+  | 'EUSAGE'
+  | 'ESOURCE_UNAVAILABLE'
+  | 'ESCAN'
+  | 'ENOPROCESS'
+  | 'ETIMEOUT'
+  | 'EABORTED'
+  /** The container engine named (or found) has no such container. */
+  | 'ENOCONTAINER'
+  /** No Docker/Podman engine answers on its socket, or it answered something unusable. */
+  | 'EENGINE';
 
 /** Every error portwatch raises on purpose: a code, and a message that says what to do. */
 export class PortwatchError extends Error {
