@@ -27,10 +27,10 @@ export async function forwardContainer(
   const ended = new Promise<string>((resolve) => (finish = resolve));
   const say = (text: string): void => void process.stderr.write(`portwatch: ${text}\n`);
 
-  const stopSession = async (): Promise<void> => {
+  const stopSession = async (why: 'target-gone' | 'stopped' = 'target-gone'): Promise<void> => {
     const s = session;
     session = null;
-    if (s !== null) await s.close();
+    if (s !== null) await s.close(why);
   };
   const startSession = async (): Promise<void> => {
     await stopSession();
@@ -72,7 +72,7 @@ export async function forwardContainer(
     ended,
     close: async () => {
       abort.abort();
-      await stopSession();
+      await stopSession('stopped');
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Connector, TargetAddress } from './connector.js';
 import { relay, type Relay } from './relay.js';
 
@@ -33,12 +34,13 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
     return n;
   }
 
-  open(port: number, client: net.Socket, to: TargetAddress): void {
+  /** Carries `client` to the first of `targets` that accepts (see target-address.ts). */
+  open(port: number, client: net.Socket, targets: readonly TargetAddress[]): void {
     const abort = new AbortController();
     this.pending.set(client, abort);
     client.on('error', () => undefined); // a reset before the target answers is nobody's business
     client.once('close', () => abort.abort());
-    this.connector.connect(to, abort.signal).then(
+    this.connectFirst(targets, abort.signal).then(
       (upstream) => {
         this.pending.delete(client);
         if (client.destroyed) return void upstream.destroy();
@@ -58,6 +60,19 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
         if (!abort.signal.aborted) this.emit('failed', port, `connection to :${port} in the target failed: ${e.message}`);
       },
     );
+  }
+
+  private async connectFirst(targets: readonly TargetAddress[], signal: AbortSignal): Promise<Duplex> {
+    let last: Error = new Error('nothing to connect to');
+    for (const to of targets) {
+      try {
+        return await this.connector.connect(to, signal);
+      } catch (e) {
+        last = e as Error;
+        if (signal.aborted) break;
+      }
+    }
+    throw last;
   }
 
   /** The port is no longer forwarded: cut its connections now, or after the grace period. */

@@ -21,8 +21,8 @@ export interface NamespaceForward {
   readonly watcher: PortWatcher;
   /** Settles when forwarding ends: 'target-gone' when the target exited, 'stopped' after close(). */
   readonly ended: Promise<'target-gone' | 'stopped'>;
-  /** Closes every host listener, cuts every connection, stops the watcher. */
-  close(): Promise<void>;
+  /** Closes every host listener, cuts every connection, stops the watcher; `why` goes into the unforward events. */
+  close(why?: 'target-gone' | 'stopped'): Promise<void>;
 }
 
 export function forwardNamespace(options: ForwardNamespaceOptions): NamespaceForward {
@@ -51,5 +51,5 @@ export function forwardNamespace(options: ForwardNamespaceOptions): NamespaceFor
     if (isPortwatchError(e) && e.code === 'ENOPROCESS') void stop('target-gone');
   });
   forwarder.start();
-  return { forwarder, watcher, ended, close: () => stop('stopped') };
+  return { forwarder, watcher, ended, close: (why = 'stopped') => stop(why) };
 }

@@ -14,7 +14,7 @@ import type { Connector } from './connector.js';
 import { ConnectionSet } from './connections.js';
 import { bindHostPort, unbind, type HostBinding } from './host-listener.js';
 import { decideForward, type ForwardPolicyOptions, type Notify } from './policy.js';
-import { pickTarget, wantsIPv6 } from './target-address.js';
+import { targetCandidates, wantsIPv6 } from './target-address.js';
 import type { ForwardErrorEvent, ForwardEvent, ForwardInfo, UnforwardEvent } from './events.js';
 
 export interface ForwarderOptions extends ForwardPolicyOptions {
@@ -205,16 +205,16 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
 
   private accept(entry: Entry, socket: net.Socket, localAddress: string): void {
     const family = localAddress.includes(':') ? 6 : 4;
-    const target = (): ReturnType<typeof pickTarget> => pickTarget([...entry.listeners.values()], family);
-    if (target() !== null) return this.connections.open(entry.port, socket, target()!);
+    const targets = (): ReturnType<typeof targetCandidates> => targetCandidates([...entry.listeners.values()], family);
+    if (targets().length > 0) return this.connections.open(entry.port, socket, targets());
     // A forwardPorts port that does not listen yet: wait briefly, then refuse cleanly.
     const timer = setTimeout(() => done(), this.options.waitForListenMs ?? 5_000);
     const done = (): void => {
       clearTimeout(timer);
       entry.waiters.delete(done);
       socket.off('close', done);
-      const to = target();
-      if (to !== null && !socket.destroyed) this.connections.open(entry.port, socket, to);
+      const to = targets();
+      if (to.length > 0 && !socket.destroyed) this.connections.open(entry.port, socket, to);
       else if (!socket.destroyed) socket.resetAndDestroy();
     };
     entry.waiters.add(done);

@@ -3,9 +3,10 @@
  * byte-exact in both directions, half-close carried across (one side's FIN ends the other
  * side's writing only), backpressure from each reader to the other writer (stream.pipe
  * pauses the source while the destination's buffer is full), and an error or reset on
- * either side tears both down. Both sockets must be created with allowHalfOpen: true, or
+ * either side tears both down (a TCP side with a reset of its own). Both sockets must be created with allowHalfOpen: true, or
  * Node ends the writing side as soon as the reading side ends.
  */
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export interface RelayStats {
@@ -33,8 +34,12 @@ export function relay(client: Duplex, upstream: Duplex): Relay {
 
   const destroy = (reason?: Error): void => {
     if (reason && firstError === null) firstError = reason;
-    client.destroy();
-    upstream.destroy();
+    // A failure is passed on as one: the other side's peer sees a reset, not a clean end it
+    // might wait on forever with its own half still open.
+    for (const side of [client, upstream]) {
+      if (reason !== undefined && side instanceof net.Socket && !side.destroyed) side.resetAndDestroy();
+      else side.destroy();
+    }
   };
   const onClose = (): void => {
     closed += 1;
