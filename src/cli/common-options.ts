@@ -1,7 +1,8 @@
 /**
  * Options shared by list, watch and wait: where to look (--netns-pid, --source), what to
- * show (--tcp, --udp, --port, --pid, --process), which rules apply (--config, --no-config,
- * --all), and how to log (--log-level).
+ * show (--tcp, --udp, --port or ports as arguments, --pid, --process), which rules apply
+ * (--config, --no-config, --all), how tables look (--no-group, --no-trunc), and how to log
+ * (--log-level).
  */
 import type { Command } from 'commander';
 import type { Listener } from '../listener.js';
@@ -46,9 +47,14 @@ export function addRulesOptions(
   return cmd.option('--all', allHelp);
 }
 
-/** The rules in effect for a command. Throws PortwatchError('EUSAGE', '<file>: <reason>') for a bad file. */
+/**
+ * The rules in effect for a command. Throws PortwatchError('EUSAGE', '<file>: <reason>') for a
+ * bad file. Well-known servers and ports get a default label (rules/default-labels.ts) unless
+ * the config names them: also with --no-config and --all, which are about files and ignoring.
+ */
 export function toRules(raw: RawRulesOptions, behaviour: RuleBehaviour = {}): Rules {
   return loadRules({
+    defaultLabels: true,
     ...behaviour,
     ...(typeof raw.config === 'string' ? { configPath: raw.config } : {}),
     discover: raw.config !== false,
@@ -68,7 +74,7 @@ export function addFilterOptions(cmd: Command): Command {
   return cmd
     .option('--tcp', 'only TCP listeners')
     .option('--udp', 'only UDP listeners')
-    .option('--port <spec>', 'only these ports, e.g. 80,443,3000-3010')
+    .option('--port <spec>', 'only these ports, e.g. 80,443,3000-3010 (or give them as arguments: 8080 :3000-3010)')
     .option('--pid <pid>', 'only listeners owned by this process')
     .option('--process <regex>', 'only listeners whose process name or command matches');
 }
@@ -101,4 +107,45 @@ export function toFilter(raw: RawFilterOptions): (l: Listener) => boolean {
     (ranges === null || portInRanges(l.port, ranges)) &&
     (pid === null || l.process?.pid === pid) &&
     (re === null || (l.process !== null && (re.test(l.process.name) || re.test(l.process.command))));
+}
+
+/** The `[ports...]` argument of list and watch: `8080`, `:8080,3000-3010`, several words. */
+export const PORTS_ARGUMENT = ['[ports...]', 'only these ports, as --port takes them; a leading colon is allowed (:8080)'] as const;
+
+/**
+ * Ports given as arguments, as a --port spec: `8080 :3000-3010` → `8080,3000-3010`.
+ * Undefined when none are given (then --port, if any, applies). Both at once is a usage
+ * error: whether they would narrow or widen each other is a guess either way.
+ */
+export function portArguments(args: readonly string[], option: string | undefined): string | undefined {
+  if (args.length === 0) return option;
+  const spec = args
+    .map((a) =>
+      a
+        .split(',')
+        .map((p) => p.trim().replace(/^:/, ''))
+        .join(','),
+    )
+    .join(',');
+  if (option !== undefined)
+    throw new PortwatchError(
+      'EUSAGE',
+      `ports given twice: as arguments (${args.join(' ')}) and with --port ${option}; use one or the other`,
+    );
+  parsePortSpec(spec); // the error names the bad port
+  return spec;
+}
+
+export interface RawDisplayOptions {
+  /** false for --no-group. */
+  group?: boolean;
+  /** false for --no-trunc. */
+  trunc?: boolean;
+}
+
+/** How tables look: --no-group (one row per socket), --no-trunc (whole lines on a terminal). */
+export function addDisplayOptions(cmd: Command): Command {
+  return cmd
+    .option('--no-group', 'one row per socket: do not join the addresses one process listens on for a port into one row')
+    .option('--no-trunc', 'print whole lines on a terminal: do not cut them (and the command) at its width');
 }

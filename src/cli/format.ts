@@ -9,6 +9,8 @@ import { labelEvent, withLabel, type LabelledListener, type LabelledPortEvent, t
 import { describeListener, type LabelOf } from '../text/describe.js';
 import { escapeControl } from '../text/escape.js';
 import { PortwatchError } from '../errors.js';
+import { cut, renderTable, type UserName } from './table/columns.js';
+import { groupRows } from './table/group-rows.js';
 
 export { describeListener, type LabelOf };
 
@@ -47,7 +49,7 @@ export function parseColorChoice(text: string | undefined): ColorChoice {
   throw new PortwatchError('EUSAGE', `invalid --color '${text}': use auto, always or never`);
 }
 
-const CODES = { green: 32, red: 31, dim: 2, bold: 1 } as const;
+const CODES = { green: 32, red: 31 } as const;
 function paint(style: Style, code: keyof typeof CODES, text: string): string {
   return style.color ? `\u001b[${CODES[code]}m${text}\u001b[0m` : text;
 }
@@ -56,38 +58,22 @@ export function endpoint(l: Listener): string {
   return displayAddress(l);
 }
 
-function cut(line: string, width: number | undefined): string {
-  if (width === undefined || !(width > 0) || line.length <= width) return line;
-  return width > 1 ? `${line.slice(0, width - 1)}…` : line.slice(0, width);
+export interface TableOptions {
+  /** Join the sockets one process holds on one port into one row (default true; `--no-group`). */
+  group?: boolean;
+  /** The USER column: uid → name (default: the number). */
+  userName?: UserName;
 }
 
 /**
- * Fixed-width table: PROTO ADDRESS:PORT PID PROCESS [LABEL] COMMAND, each line cut to the
- * width. The LABEL column appears when at least one listener has a label.
+ * Fixed-width table: PROTO ADDRESS:PORT PID USER PROCESS [LABEL] COMMAND, each line cut to
+ * the width. The LABEL column appears when at least one listener has a label. The sockets
+ * of one process on one port are one row (`tcp46  127.0.0.1,[::1]:8080`) unless
+ * `group` is false.
  */
-export function formatTable(listeners: readonly Listener[], style: Style, labelOf?: LabelOf): string {
-  const labels = listeners.map((l) => labelOf?.(l) ?? null);
-  const withLabels = labels.some((l) => l !== null);
-  const rows = listeners.map((l, i) =>
-    [
-      l.family === 6 ? `${l.protocol}6` : l.protocol,
-      endpoint(l),
-      l.process ? String(l.process.pid) : '-',
-      l.process?.name ?? '-',
-      ...(withLabels ? [labels[i] ?? '-'] : []),
-      l.process?.command ?? '',
-    ].map(escapeControl),
-  );
-  const header = ['PROTO', 'ADDRESS:PORT', 'PID', 'PROCESS', ...(withLabels ? ['LABEL'] : []), 'COMMAND'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  const out = [paint(style, 'bold', cut(line(header), style.width))];
-  for (const r of rows) out.push(cut(line(r), style.width));
-  return out.join('\n');
+export function formatTable(listeners: readonly Listener[], style: Style, labelOf?: LabelOf, options: TableOptions = {}): string {
+  const rows = groupRows(listeners, { group: options.group ?? true, labelOf });
+  return renderTable(rows, style, options.userName);
 }
 
 function clock(iso: string): string {

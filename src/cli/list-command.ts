@@ -1,61 +1,131 @@
 import type { Command } from 'commander';
+import { PortwatchError } from '../errors.js';
+import type { Listener } from '../listener.js';
 import { detectContainer, netnsOf } from '../namespaces.js';
-import { scan } from '../scan.js';
+import type { Rules } from '../rules/index.js';
+import { scan, type ScanResult } from '../scan.js';
 import { describeTrigger } from '../triggers/select.js';
+import type { TriggerChoice } from '../triggers/trigger.js';
 import {
+  addDisplayOptions,
   addFilterOptions,
   addRulesOptions,
   addTargetOptions,
+  portArguments,
+  PORTS_ARGUMENT,
   toFilter,
   toRules,
   toScanOptions,
+  type RawDisplayOptions,
   type RawFilterOptions,
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
 import { formatTable, jsonListener, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
+import { rowFields } from './table/columns.js';
+import { groupRows } from './table/group-rows.js';
+import { privilegesHint } from './table/privileges-hint.js';
+import { quietLines } from './table/quiet.js';
+import { parseTemplate, renderTemplate, type Template } from './table/template.js';
+import { userNames } from './table/users.js';
 
-interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
+interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawDisplayOptions {
   color?: string;
   json?: boolean;
   verbose?: boolean;
+  quiet?: boolean;
+  addresses?: boolean;
+  format?: string;
+}
+
+/** What --json, -q and --format ask for, checked together before the scan (the table when none is given). */
+function outputMode(opts: ListOptions): { kind: 'json' | 'quiet' | 'table' } | { kind: 'template'; template: Template } {
+  const chosen = [opts.json && '--json', opts.quiet && '-q', opts.format !== undefined && '--format'].filter(Boolean);
+  if (chosen.length > 1) throw new PortwatchError('EUSAGE', `${chosen.join(' and ')} cannot be combined: each is a whole output format`);
+  if (opts.addresses && !opts.quiet) throw new PortwatchError('EUSAGE', '--addresses needs -q (it prints addr:port instead of the port)');
+  if (opts.json) return { kind: 'json' };
+  if (opts.quiet) return { kind: 'quiet' };
+  if (opts.format === undefined) return { kind: 'table' };
+  const parsed = parseTemplate(opts.format);
+  if (!parsed.ok) throw new PortwatchError('EUSAGE', `invalid --format: ${parsed.error}`);
+  if (parsed.template.table && parsed.template.parts.length === 0) return { kind: 'table' }; // `--format table`
+  return { kind: 'template', template: parsed.template };
+}
+
+function print(listeners: Listener[], rules: Rules, opts: ListOptions, mode: ReturnType<typeof outputMode>): void {
+  const out = (lines: string[]): void => void process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+  if (mode.kind === 'json') {
+    const json = listeners.map((l) => jsonListener(l, rules));
+    out([JSON.stringify(json, null, 2)]);
+    return;
+  }
+  if (mode.kind === 'quiet') {
+    out(quietLines(listeners, opts.addresses ?? false));
+    return;
+  }
+  const userName = userNames();
+  if (mode.kind === 'template') {
+    const rows = groupRows(listeners, { group: opts.group ?? true, labelOf: rules.label }).map((r) => rowFields(r, userName));
+    out(renderTemplate(mode.template, rows));
+  } else {
+    const style = styleFor(process.stdout, process.env, parseColorChoice(opts.color));
+    if (opts.trunc === false) style.width = undefined;
+    out([formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName })]);
+  }
+  const hint = privilegesHint(listeners, process.geteuid?.());
+  if (hint !== null) process.stderr.write(`${hint}\n`);
+}
+
+function describeScan(
+  result: ScanResult,
+  listeners: Listener[],
+  hidden: number,
+  rules: Rules,
+  netnsPid: number | undefined,
+  trigger: TriggerChoice | undefined,
+): void {
+  const c = detectContainer();
+  const where = c.inContainer ? `in a container (${c.evidence})` : 'not in a container';
+  const ns = netnsPid === undefined ? '' : ` of pid ${netnsPid}`;
+  const t = describeTrigger(trigger);
+  const why = t.fallback === null ? '' : ` (not tracefs: ${t.fallback})`;
+  process.stderr.write(
+    `portwatch: ${listeners.length} listener(s) via ${result.source} in ${result.durationMs.toFixed(2)} ms; network namespace${ns} ${netnsOf(netnsPid) ?? 'unknown'}; ${where}; watch would use trigger ${t.name}${why}\n`,
+  );
+  process.stderr.write(`portwatch: rules: ${rules.describe()}; ${hidden} listener(s) hidden\n`);
 }
 
 export function registerList(program: Command): void {
-  const cmd = program.command('list').alias('ls').description('print the listening TCP and UDP ports now');
-  addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
+  const cmd = program
+    .command('list')
+    .alias('ls')
+    .description('print the listening TCP and UDP ports now')
+    .argument(...PORTS_ARGUMENT);
+  addDisplayOptions(addRulesOptions(addFilterOptions(addTargetOptions(cmd))))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
-    .option('--json', 'print a JSON array of Listener objects (with "label" when a config file is in use)')
+    .option('--json', 'print a JSON array of Listener objects, one per socket (with "label" when a config file is in use)')
+    .option('-q, --quiet', 'print only the port numbers, one per line, each once, sorted (for scripts)')
+    .option('--addresses', 'with -q: print addr:port (127.0.0.1:8080, [::1]:8080) instead of the port')
+    .option(
+      '--format <template>',
+      "one line per row from a Go-like template, as docker ps --format: '{{.Port}} {{.Process}}'; 'table …' adds a header and aligns cells at \\t. " +
+        'Fields: .Port .Protocol .Proto .Address .Endpoint .Pid .User .Process .Command .Label',
+    )
     .option('-v, --verbose', 'also say which source was used, how long the scan took, and whether this is a container')
-    .action(async (opts: ListOptions) => {
+    .action(async (ports: string[], opts: ListOptions) => {
       createLogger(opts.logLevel);
       const scanOptions = toScanOptions(opts);
-      const color = parseColorChoice(opts.color);
-      const filter = toFilter(opts);
+      parseColorChoice(opts.color); // a bad value is a usage error before the scan
+      const filter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
+      const mode = outputMode(opts);
       const rules = toRules(opts);
       const result = await scan(scanOptions);
       const listeners = result.listeners.filter((l) => filter(l) && rules.filter(l));
-      if (opts.json)
-        process.stdout.write(
-          `${JSON.stringify(
-            listeners.map((l) => jsonListener(l, rules)),
-            null,
-            2,
-          )}\n`,
-        );
-      else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color), rules.label)}\n`);
+      print(listeners, rules, opts, mode);
       if (opts.verbose) {
-        const c = detectContainer();
-        const where = c.inContainer ? `in a container (${c.evidence})` : 'not in a container';
-        const ns = scanOptions.netnsPid === undefined ? '' : ` of pid ${scanOptions.netnsPid}`;
-        const trigger = describeTrigger(scanOptions.trigger);
-        const why = trigger.fallback === null ? '' : ` (not tracefs: ${trigger.fallback})`;
-        process.stderr.write(
-          `portwatch: ${listeners.length} listener(s) via ${result.source} in ${result.durationMs.toFixed(2)} ms; network namespace${ns} ${netnsOf(scanOptions.netnsPid) ?? 'unknown'}; ${where}; watch would use trigger ${trigger.name}${why}\n`,
-        );
         const hidden = result.listeners.filter((l) => filter(l) && !rules.filter(l)).length;
-        process.stderr.write(`portwatch: rules: ${rules.describe()}; ${hidden} listener(s) hidden\n`);
+        describeScan(result, listeners, hidden, rules, scanOptions.netnsPid, scanOptions.trigger);
       }
     });
 }

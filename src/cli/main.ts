@@ -46,7 +46,8 @@ export function buildProgram(): Command {
 /** Bare `portwatch` means watch, so a mistyped command would otherwise read as a watch argument. */
 function unknownCommand(program: Command, argv: string[]): string | null {
   const first = argv[2];
-  if (first === undefined || first.startsWith('-')) return null;
+  // `portwatch 8080`, `portwatch :3000-3010`: ports for watch, which says if they are bad.
+  if (first === undefined || first.startsWith('-') || /^:?\d/.test(first)) return null;
   const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
   if (names.includes(first) || first === 'help') return null;
   const near = names.filter((n) => editDistance(n, first) <= Math.max(1, Math.floor(n.length / 3)));

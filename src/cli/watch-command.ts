@@ -4,12 +4,16 @@ import { PortwatchError } from '../errors.js';
 import { watch } from '../watch/watcher.js';
 import type { ChangeEvent } from '../watch/watcher.js';
 import {
+  addDisplayOptions,
   addFilterOptions,
   addRulesOptions,
   addTargetOptions,
+  portArguments,
+  PORTS_ARGUMENT,
   toFilter,
   toRules,
   toScanOptions,
+  type RawDisplayOptions,
   type RawFilterOptions,
   type RawRulesOptions,
   type RawTargetOptions,
@@ -18,8 +22,10 @@ import { batchLine, formatEvent, formatTable, jsonEvent, styleFor, parseColorCho
 import { createLogger } from './logger.js';
 import { onOutputGone } from './output-guard.js';
 import { parseDuration } from './parse-args.js';
+import { privilegesHint } from './table/privileges-hint.js';
+import { userNames } from './table/users.js';
 
-interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
+interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawDisplayOptions {
   color?: string;
   json?: boolean;
   batch?: boolean;
@@ -29,23 +35,25 @@ interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOp
 export function registerWatch(program: Command): void {
   const cmd = program
     .command('watch', { isDefault: true })
-    .description('print the listening ports, then one line per port opened or closed, until Ctrl-C');
-  addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
+    .description('print the listening ports, then one line per port opened or closed, until Ctrl-C')
+    .argument(...PORTS_ARGUMENT);
+  addDisplayOptions(addRulesOptions(addFilterOptions(addTargetOptions(cmd))))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print NDJSON: one PortEvent per line')
     .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')
     .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.3% of one core')
-    .action(async (opts: WatchCliOptions) => {
+    .action(async (ports: string[], opts: WatchCliOptions) => {
       const log = createLogger(opts.logLevel);
       const options = toScanOptions(opts);
       const color = parseColorChoice(opts.color);
-      const filter = toFilter(opts);
+      const filter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
       if (opts.batch && !opts.json) throw new PortwatchError('EUSAGE', '--batch needs --json (it prints one JSON line per change set)');
       const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       if (interval !== undefined && interval < 10)
         throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
       const style = styleFor(process.stdout, process.env, color);
+      if (opts.trunc === false) style.width = undefined;
       // What is listed and what is announced pass the same filter; silent listeners are listed only.
       const watcher = watch({
         ...options,
@@ -64,11 +72,13 @@ export function registerWatch(program: Command): void {
         if (line !== null) write(line);
       };
       watcher.on('ready', (listeners) => {
-        if (!opts.json) write(formatTable(listeners, style, rules.label));
+        if (!opts.json) write(formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName: userNames() }));
         const config = rules.file === null ? '' : ` (rules: ${rules.file})`;
         process.stderr.write(
           `portwatch: watching ${listeners.length} listener(s) via ${watcher.source}, trigger ${watcher.trigger}${config}; Ctrl-C to stop\n`,
         );
+        const hint = opts.json ? null : privilegesHint(listeners, process.geteuid?.());
+        if (hint !== null) process.stderr.write(`${hint}\n`);
       });
       if (watcher.triggerFallback !== null) log.info(`trigger: polling (not tracefs: ${watcher.triggerFallback})`);
       if (log.isLevelEnabled('debug')) watcher.on('tick', (tick) => log.debug(tick, 'scan'));

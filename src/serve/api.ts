@@ -40,6 +40,12 @@ export interface ApiContext {
   /** Resolves true once the first scan is done, false if it is not done within a few seconds. */
   whenReady(): Promise<boolean>;
   health(): HealthReport;
+  /**
+   * Where the page's "open" links work (/open/PORT): `{ netns }` for TCP listeners of that
+   * network namespace (`netns` null: unknown, not compared); null when none can be opened
+   * (--no-proxy, or a watched namespace serve cannot compare with its own).
+   */
+  open?: { netns: string | null } | null;
 }
 
 /** How many recent events a snapshot carries for the page's feed. */
@@ -106,6 +112,7 @@ export async function handleEvents(req: IncomingMessage, res: ServerResponse, qu
     const data = {
       lastEventId: ctx.log.lastId,
       hostname: ctx.hostname,
+      open: ctx.open ?? null,
       listeners: ctx.table.list(),
       events: ctx.log.recent(SNAPSHOT_EVENTS).map(pollEntry),
     };

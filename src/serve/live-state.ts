@@ -25,6 +25,8 @@ export interface LiveStateHooks {
   isOwn(l: Listener): boolean;
   /** Whether serve can connect to the listener (its namespace is ours, or comparable). */
   reachable(l: Listener): boolean;
+  /** What the page is told about where /open/PORT works (ApiContext.open). */
+  open?: { netns: string | null } | null;
   logger: ServeLogger;
 }
 
@@ -75,6 +77,7 @@ export class LiveState {
       hub: this.hub,
       metrics: this.metrics,
       hostname: osHostname(),
+      open: hooks.open ?? null,
       whenReady: () => this.waitReady(READY_WAIT_MS),
       health: () => this.health(),
     };

@@ -78,6 +78,7 @@ export class ServeServer {
     this.state = new LiveState(options, {
       isOwn: (l) => this.isOwn(l),
       reachable: (l) => this.namespaceKnown && (this.ownNetns === null || l.netns === null || l.netns === this.ownNetns),
+      open: options.proxy === false || !this.namespaceKnown ? null : { netns: this.ownNetns },
       logger: this.logger,
     });
     this.table = this.state.table;

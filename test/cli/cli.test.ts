@@ -60,8 +60,8 @@ describe('portwatch list', () => {
     const none = await runCli(['list', '--process', '^nomatch$', '--port', both, '--json']);
     expect(JSON.parse(none.stdout)).toEqual([]);
     const table = await runCli(['list', '--tcp', '--port', both], { env: { NO_COLOR: '1' } });
-    expect(table.stdout.split('\n')[0]).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+PROCESS\s+COMMAND$/);
-    expect(table.stdout).toMatch(new RegExp(`^tcp\\s+127\\.0\\.0\\.1:${tcp}\\s+${holder.pid}\\s+python3\\s+\\S*python3 `, 'm'));
+    expect(table.stdout.split('\n')[0]).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+USER\s+PROCESS\s+COMMAND$/);
+    expect(table.stdout).toMatch(new RegExp(`^tcp\\s+127\\.0\\.0\\.1:${tcp}\\s+${holder.pid}\\s+\\S+\\s+python3\\s+\\S*python3 `, 'm'));
     expect(table.stdout).not.toContain('\u001b['); // no colour in a pipe
   });
 
@@ -99,7 +99,7 @@ describe('portwatch watch', () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const w = start(['--interval', '50ms', '--pid', String(holder.pid)], { NO_COLOR: '1' });
     await waitFor(() => w.stderr().includes('watching 1 listener'), 'the watcher to be ready');
-    expect(w.stdout()).toMatch(new RegExp(`127\\.0\\.0\\.1:${holder.ports[0]}\\s+${holder.pid}\\s+python3`));
+    expect(w.stdout()).toMatch(new RegExp(`127\\.0\\.0\\.1:${holder.ports[0]}\\s+${holder.pid}\\s+\\S+\\s+python3`));
     const { port } = await holder.open({ proto: 'udp', host: '127.0.0.1' });
     await waitFor(() => /\+ udp/.test(w.stdout()), 'the + line');
     expect(w.stdout()).toMatch(

@@ -11,13 +11,13 @@ describe('cutting lines to the terminal width', () => {
   it('cuts at a real width, with an ellipsis', () => {
     const lines = formatTable([long], plain(60)).split('\n');
     expect(lines.map((l) => l.length)).toEqual([lines[0]?.length, 60]);
-    expect(lines[1]).toMatch(/^tcp\s+127\.0\.0\.1:3000\s+77\s+node\s+node x+…$/);
+    expect(lines[1]).toMatch(/^tcp\s+127\.0\.0\.1:3000\s+77\s+1000\s+node\s+node x+…$/);
   });
 
   it.each([0, Number.NaN, -1, undefined])('width %s means "do not cut": every row is whole', (width) => {
     const [header, row] = formatTable([long], plain(width)).split('\n');
-    expect(header).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+PROCESS\s+COMMAND$/);
-    expect(row).toMatch(new RegExp(`^tcp\\s+127\\.0\\.0\\.1:3000\\s+77\\s+node\\s+node x{200}$`));
+    expect(header).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+USER\s+PROCESS\s+COMMAND$/);
+    expect(row).toMatch(new RegExp(`^tcp\\s+127\\.0\\.0\\.1:3000\\s+77\\s+1000\\s+node\\s+node x{200}$`));
     const event = formatEvent({ type: 'open', time, listener: long }, plain(width));
     expect(event).toMatch(/ \+ tcp {2}127\.0\.0\.1:3000\s+77 node$/);
   });
@@ -57,7 +57,7 @@ describe('text other processes chose is escaped in human-readable output', () =>
     const lines = formatTable([evil], plain(undefined), label).split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toBe(
-      'tcp    127.0.0.1:4000  66   ev\\x1b[2Jil  lab\\nel\\x9b  python3 -c x \\x1b[31mred\\rover\\nnext \\u202eabc \\u2066i\\u2069',
+      'tcp    127.0.0.1:4000  66   1000  ev\\x1b[2Jil  lab\\nel\\x9b  python3 -c x \\x1b[31mred\\rover\\nnext \\u202eabc \\u2066i\\u2069',
     );
   });
 

@@ -111,9 +111,13 @@ describe('list: the rules decide what is listed and what it is called', () => {
 
     const table = await cli(['list', '--config', 'conf.json', ...pid], { cwd: dir, env: { NO_COLOR: '1' } });
     const rows = table.stdout.trim().split('\n');
-    expect(rows[0]).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+PROCESS\s+LABEL\s+COMMAND$/);
-    expect(table.stdout).toMatch(new RegExp(`^tcp\\s+127\\.0\\.0\\.1:${web}\\s+${holder.pid}\\s+python3\\s+web app\\s+\\S*python3 `, 'm'));
-    expect(table.stdout).toMatch(new RegExp(`^udp\\s+127\\.0\\.0\\.1:${dns}\\s+${holder.pid}\\s+python3\\s+-\\s+\\S*python3 `, 'm'));
+    expect(rows[0]).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+USER\s+PROCESS\s+LABEL\s+COMMAND$/);
+    expect(table.stdout).toMatch(
+      new RegExp(`^tcp\\s+127\\.0\\.0\\.1:${web}\\s+${holder.pid}\\s+\\S+\\s+python3\\s+web app\\s+\\S*python3 `, 'm'),
+    );
+    expect(table.stdout).toMatch(
+      new RegExp(`^udp\\s+127\\.0\\.0\\.1:${dns}\\s+${holder.pid}\\s+\\S+\\s+python3\\s+-\\s+\\S*python3 `, 'm'),
+    );
     expect(table.stdout).not.toContain(`:${hidden} `);
 
     const all = await cli(['list', '--json', '--all', '--config', 'conf.json', ...pid], { cwd: dir });

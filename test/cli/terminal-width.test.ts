@@ -46,13 +46,13 @@ describe('a pty with width 0', () => {
     }
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const row = new RegExp(
-      `^tcp\\s+127\\.0\\.0\\.1:${holder.ports[0]}\\s+${holder.pid}\\s+python3\\s+\\S*python3 \\S+listen\\.py .+$`,
+      `^tcp\\s+127\\.0\\.0\\.1:${holder.ports[0]}\\s+${holder.pid}\\s+\\S+\\s+python3\\s+\\S*python3 \\S+listen\\.py .+$`,
       'm',
     );
 
     const zero = await onPty(0, ['list', '--pid', String(holder.pid)]);
     expect(zero.code).toBe(0);
-    expect(zero.output).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+PROCESS\s+COMMAND$/m);
+    expect(zero.output).toMatch(/^PROTO\s+ADDRESS:PORT\s+PID\s+USER\s+PROCESS\s+COMMAND$/m);
     expect(zero.output).toMatch(row);
 
     const narrow = await onPty(30, ['list', '--pid', String(holder.pid)]);

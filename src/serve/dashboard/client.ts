@@ -7,7 +7,9 @@
  * rows flash; closed rows fade, then go. Text other processes chose (command lines, names,
  * titles) is shown with control and bidi characters escaped, as the CLI shows it. A burst
  * of events from one process is one feed line (feed.ts); while the stream is down, the
- * table is greyed out and marked stale until the next snapshot.
+ * table is greyed out and marked stale until the next snapshot. Every TCP listener serve can
+ * reach gets an "open" link (through /open/PORT), whether or not the probe found HTTP:
+ * the snapshot's `open` says which network namespace that is (null: none, e.g. --no-proxy).
  */
 import { UNSAFE_CHAR_CLASS } from '../../text/escape.js';
 import { FEED_JS } from './feed.js';
@@ -31,6 +33,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
   var query = '';
   var source = null;
   var retryTimer = null;
+  var reach = null; // snapshot.open: { netns } where /open/PORT works, or null
 
   function keyOf(l) { return (l.netns || '-') + '|' + l.protocol + '|' + l.address + '|' + l.port + '|' + l.inode; }
   function compare(a, b) {
@@ -67,6 +70,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (text !== undefined && text !== null) e.textContent = visible(text);
     return e;
   }
+  // As the proxy decides (proxy-target.ts): TCP, serve's namespace, not link-local (no zone to dial).
+  function canOpen(v) {
+    return !!reach && v.protocol === 'tcp' && !/^fe[89ab]/i.test(v.address) && (reach.netns === null || !v.netns || v.netns === reach.netns);
+  }
   function sinceText(v) { return v.seenAtStart ? 'before ' + clock(v.since) : ago(v.since); }
   function searchText(v) {
     var p = v.process || {};
@@ -97,14 +104,14 @@ export const DASHBOARD_JS = String.raw`'use strict';
     since.title = (v.seenAtStart ? 'listening when portwatch started, ' : 'opened ') + new Date(v.since).toLocaleString();
     tr.appendChild(since);
     var op = el('td', 'col-open');
-    if (v.http && v.protocol === 'tcp') {
+    if (canOpen(v)) {
       var a = el('a', 'open', 'open');
       a.href = '/open/' + v.port;
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
       a.title = 'open port ' + v.port + ' through the portwatch proxy';
       op.appendChild(a);
-      op.appendChild(el('span', 'badge', v.http));
+      if (v.http) op.appendChild(el('span', 'badge', v.http));
       if (v.title) {
         var t = el('span', 'page-title', v.title);
         t.title = visible(v.title);
@@ -183,6 +190,7 @@ ${FEED_JS}
   function onSnapshot(msg) {
     var snap = JSON.parse(msg.data);
     var first = rows.size === 0 && !document.body.dataset.loaded;
+    reach = snap.open || null;
     var seen = new Set();
     snap.listeners.forEach(function (v) {
       var key = keyOf(v);
