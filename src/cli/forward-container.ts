@@ -36,7 +36,8 @@ export async function forwardContainer(
     await stopSession();
     const now = await inspectContainer(details.id, { engine });
     if (!now.running || now.pid <= 0) return say(`${name} is not running; waiting for it to start`);
-    const s = forwardNamespace({ ...options, netnsPid: now.pid, watch: engineChoice });
+    const { onTick, ...watch } = engineChoice;
+    const s = forwardNamespace({ ...options, netnsPid: now.pid, watch, ...(onTick ? { onTick } : {}) });
     s.forwarder.on('forward', (e) => events.emit('forward', e));
     s.forwarder.on('unforward', (e) => events.emit('unforward', e));
     s.forwarder.on('error', (e) => events.emit('error', e));

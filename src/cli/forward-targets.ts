@@ -8,10 +8,12 @@ import type { ForwarderEvents, ForwarderOptions } from '../forward/forwarder.js'
 import { forwardNamespace } from '../forward/forward-namespace.js';
 import { processExists } from '../namespaces.js';
 import type { TriggerChoice } from '../triggers/trigger.js';
+import type { TickEvent } from '../watch/watch-types.js';
 import { SOURCE_CHOICES, type SourceChoice } from '../scan.js';
 import { TRIGGER_CHOICES } from '../triggers/trigger.js';
 import { forwardContainer } from './forward-container.js';
 import { forwardThroughServe } from './forward-tunnel.js';
+import { createLogger } from './logger.js';
 import { parseDuration, parsePid } from './parse-args.js';
 
 export interface RawTargetChoice {
@@ -39,6 +41,8 @@ export interface EngineChoice {
   source: SourceChoice;
   trigger: TriggerChoice;
   interval?: number;
+  /** --log-level debug: every scan of the target. */
+  onTick?: (tick: TickEvent) => void;
 }
 
 function engineChoice(raw: RawTargetChoice): EngineChoice {
@@ -48,6 +52,8 @@ function engineChoice(raw: RawTargetChoice): EngineChoice {
     throw new PortwatchError('EUSAGE', `unknown trigger '${raw.trigger}': use one of ${TRIGGER_CHOICES.join(', ')}`);
   const choice: EngineChoice = { source: raw.source as SourceChoice, trigger: raw.trigger as TriggerChoice };
   if (raw.interval !== undefined) choice.interval = parseDuration(raw.interval, 'interval');
+  const log = createLogger(raw.logLevel);
+  if (log.isLevelEnabled('debug')) choice.onTick = (tick) => log.debug(tick, 'scan');
   return choice;
 }
 
@@ -64,12 +70,14 @@ export async function startTarget(
     );
   if ((raw.token !== undefined || raw.tokenFile !== undefined) && url === undefined)
     throw new PortwatchError('EUSAGE', '--token and --token-file go with a URL (a portwatch serve to forward through)');
+  createLogger(raw.logLevel); // a bad level is a usage error in every mode
   if (url !== undefined) return forwardThroughServe(url, raw, options);
   const engine = engineChoice(raw);
   if (raw.container !== undefined) return forwardContainer(raw.container, engine, options);
   const pid = parsePid(raw.netnsPid!);
   if (!processExists(pid)) throw new PortwatchError('EUSAGE', `--netns-pid ${pid}: no such process`);
-  const ns = forwardNamespace({ ...options, netnsPid: pid, watch: engine });
+  const { onTick, ...watchOptions } = engine;
+  const ns = forwardNamespace({ ...options, netnsPid: pid, watch: watchOptions, ...(onTick ? { onTick } : {}) });
   return {
     name: `pid ${pid}`,
     events: ns.forwarder,

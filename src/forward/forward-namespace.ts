@@ -5,7 +5,7 @@
  */
 import { isPortwatchError, PortwatchError } from '../errors.js';
 import { netnsOf } from '../namespaces.js';
-import type { WatchOptions } from '../watch/watch-types.js';
+import type { TickEvent, WatchOptions } from '../watch/watch-types.js';
 import { watch, type PortWatcher } from '../watch/watcher.js';
 import { Forwarder, type ForwarderOptions } from './forwarder.js';
 import { createNetnsConnector } from './netns-connector.js';
@@ -14,6 +14,8 @@ export interface ForwardNamespaceOptions extends Omit<ForwarderOptions, 'connect
   netnsPid: number;
   /** Engine options for the target's watcher (source, trigger, interval). */
   watch?: Pick<WatchOptions, 'source' | 'trigger' | 'interval'>;
+  /** Called with each scan's tick (for --log-level debug). */
+  onTick?: (tick: TickEvent) => void;
 }
 
 export interface NamespaceForward {
@@ -44,6 +46,7 @@ export function forwardNamespace(options: ForwardNamespaceOptions): NamespaceFor
     finish(why);
     return watcher.close();
   };
+  if (options.onTick) watcher.on('tick', options.onTick);
   watcher.on('ready', (listeners) => listeners.forEach((l) => forwarder.listenerOpened(l)));
   watcher.on('open', (e) => forwarder.listenerOpened(e.listener));
   watcher.on('close', (e) => forwarder.listenerClosed(e.listener));

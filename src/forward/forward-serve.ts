@@ -24,6 +24,15 @@ export interface ServeForward {
 
 const keyOf = (l: Listener): string => `${l.inode}|${l.family}|${l.address}|${l.port}`;
 
+/**
+ * A serve in this very network namespace (a loopback URL, a test) sees our own host
+ * listeners too; forwarding them again would cascade port after port. They are ours when
+ * the owner is this process and the port is one we listen on.
+ */
+function isOwnForward(l: Listener, forwarder: Forwarder): boolean {
+  return l.process?.pid === process.pid && forwarder.list().some((f) => f.local.some((a) => a.port === l.port));
+}
+
 export function forwardThroughServeUrl(options: ForwardServeOptions): ServeForward {
   const forwarder = new Forwarder({ ...options, connector: createTunnelConnector({ base: options.base, token: options.token }) });
   const feed = new ServeFeed({
@@ -34,7 +43,8 @@ export function forwardThroughServeUrl(options: ForwardServeOptions): ServeForwa
   const known = new Map<string, Listener>();
   let finish!: (why: string) => void;
   const ended = new Promise<string>((resolve) => (finish = resolve));
-  feed.on('snapshot', (listeners) => {
+  feed.on('snapshot', (all) => {
+    const listeners = all.filter((l) => !isOwnForward(l, forwarder));
     const now = new Map(listeners.map((l) => [keyOf(l), l]));
     for (const [key, l] of known) if (!now.has(key)) forwarder.listenerClosed(l);
     known.clear();
@@ -44,6 +54,7 @@ export function forwardThroughServeUrl(options: ForwardServeOptions): ServeForwa
     }
   });
   feed.on('open', (l) => {
+    if (isOwnForward(l, forwarder)) return;
     known.set(keyOf(l), l);
     forwarder.listenerOpened(l);
   });

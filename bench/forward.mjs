@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+/**
+ * portwatch forward, measured as users meet it (part of `npm run bench`; root, Linux):
+ * the whole `portwatch forward` process, side by side with connecting directly, in one run.
+ *
+ *   node bench/forward.mjs [--gib 1] [--setups 300] [--idle 1000] [--listens 20]
+ *
+ *   direct          a client on the host to a server on the host's loopback
+ *   forward netns   `portwatch forward --netns-pid` to the same server in a network namespace
+ *   forward serve   `portwatch forward URL` through a `portwatch serve` (its tunnel) on loopback
+ *
+ * Throughput of one connection and of 64 in parallel (GIB in total, uploaded), connection
+ * setup (connect + one byte there and back, p50/p95), 1,000 idle connections held (the
+ * forward's RSS before and after), and listen() in the target → host port accepting,
+ * next to the engine's own detection (a `portwatch watch --json` on the same namespace).
+ */
+import { performance } from 'node:perf_hooks';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
+
+const { values } = parseArgs({
+  options: {
+    gib: { type: 'string', default: '1' },
+    setups: { type: 'string', default: '300' },
+    idle: { type: 'string', default: '1000' },
+    listens: { type: 'string', default: '20' },
+  },
+});
+const TOTAL = Math.round(Number(values.gib) * 1024 ** 3);
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const TARGET = fileURLToPath(new URL('./forward-target.mjs', import.meta.url));
+const children = new Set();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const now = () => performance.timeOrigin + performance.now();
+
+function stopAll() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+/** A line-oriented child: send(line) → next JSON line. */
+function lineChild(command, args) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  const lines = [];
+  let wake = null;
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    lines.push({ line: l, at: now() });
+    wake?.();
+  });
+  const next = async (what, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (lines.length === 0) {
+      if (Date.now() > deadline) throw new Error(`no answer from ${command} (${what}) within ${timeoutMs} ms`);
+      await new Promise((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
+    return lines.shift();
+  };
+  return { child, next, send: (l) => child.stdin.write(`${l}\n`) };
+}
+
+async function targetListen(target, port = 0) {
+  target.send(`listen ${port}`);
+  return JSON.parse((await target.next('listen')).line);
+}
+
+/** Uploads `bytes` on one connection; resolves when the far end confirms the count. */
+function upload(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    let left = bytes;
+    let answer = '';
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void s.once('drain', pump);
+      }
+      s.end();
+    };
+    s.on('connect', () => {
+      s.write('U');
+      pump();
+    });
+    s.on('data', (d) => (answer += d));
+    s.on('end', () => (Number(answer) === bytes ? resolve() : reject(new Error(`far end counted ${answer}, sent ${bytes}`))));
+    s.on('error', reject);
+  });
+}
+
+async function throughput(port, parallel) {
+  const per = Math.floor(TOTAL / parallel);
+  const t = performance.now();
+  await Promise.all(Array.from({ length: parallel }, () => upload(port, per)));
+  const s = (performance.now() - t) / 1000;
+  return (per * parallel) / 1024 ** 2 / s; // MiB/s
+}
+
+function setupOnce(port) {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.on('connect', () => s.write('Px'));
+    s.once('data', () => {
+      resolve(performance.now() - t);
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+}
+
+async function setups(port, n) {
+  const xs = [];
+  for (let i = 0; i < 10; i++) await setupOnce(port);
+  for (let i = 0; i < n; i++) xs.push(await setupOnce(port));
+  return { p50: quantile(xs, 0.5), p95: quantile(xs, 0.95) };
+}
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function idleConnections(port, n, pid) {
+  const before = rssMb(pid);
+  const sockets = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    await new Promise((resolve, reject) => {
+      s.once('connect', () => resolve(s.write('H')));
+      s.once('error', reject);
+    });
+    sockets.push(s);
+  }
+  await sleep(1500);
+  const held = rssMb(pid);
+  for (const s of sockets) s.destroy();
+  return { before, held };
+}
+
+/** Waits for a `forward` NDJSON event for `remote`; returns its host port. */
+async function forwardedPort(fwd, remote, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { line } = await fwd.next(`forward of ${remote}`, deadline - Date.now());
+    const e = JSON.parse(line);
+    if (e.type === 'forward' && e.remote.port === remote) return e.local[0].port;
+  }
+  throw new Error(`no forward of ${remote}`);
+}
+
+/** Connects every 0.5 ms until `port` accepts; resolves with the time it first did. */
+async function firstAccept(port, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return now();
+    await sleep(0.5);
+  }
+  throw new Error(`port ${port} never accepted`);
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('bench/forward.mjs needs root (network namespaces, direct mode)');
+  const host = lineChild(process.execPath, [TARGET]);
+  const inner = lineChild('unshare', ['--net', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" "${TARGET}"`]);
+  const hostSink = await targetListen(host);
+  const innerSink = await targetListen(inner, hostSink.port + 1);
+
+  const direct = { name: 'direct (no forward)', port: hostSink.port, pid: null };
+  const fwdNetns = lineChild(process.execPath, [CLI, 'forward', '--netns-pid', String(inner.child.pid), '--json', '--no-config']);
+  const netnsRow = { name: 'forward --netns-pid', port: await forwardedPort(fwdNetns, innerSink.port), pid: fwdNetns.child.pid };
+  // serve prints its URL on stderr.
+  const serveErr = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--no-probe'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(serveErr);
+  const serveUrl = await new Promise((resolve, reject) => {
+    let err = '';
+    serveErr.stderr.on('data', (d) => {
+      err += d;
+      const m = /serving (http:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000);
+  });
+  const fwdServe = lineChild(process.execPath, [CLI, 'forward', serveUrl, '--json', '--no-config']);
+  const serveRow = { name: 'forward URL (serve tunnel)', port: await forwardedPort(fwdServe, hostSink.port), pid: fwdServe.child.pid };
+
+  const rows = [direct, netnsRow, serveRow];
+  for (const row of rows) {
+    row.one = await throughput(row.port, 1);
+    row.many = await throughput(row.port, 64);
+    row.setup = await setups(row.port, Number(values.setups));
+    if (row.pid !== null) row.idle = await idleConnections(row.port, Number(values.idle), row.pid);
+  }
+
+  // listen() in the namespace → the host port accepts, beside the engine's detection.
+  const watcher = lineChild(process.execPath, [CLI, 'watch', '--json', '--netns-pid', String(inner.child.pid), '--no-config']);
+  await sleep(1000);
+  const accepts = [];
+  const detections = [];
+  for (let i = 0; i < Number(values.listens); i++) {
+    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    const { at } = await targetListen(inner, port);
+    const accepted = await firstAccept(port);
+    accepts.push(accepted - at);
+    for (;;) {
+      const { line, at: seen } = await watcher.next('watch event');
+      const e = JSON.parse(line);
+      if (e.type === 'open' && e.listener.port === port) {
+        detections.push(seen - at);
+        break;
+      }
+    }
+  }
+
+  const base = rows[0];
+  console.log(
+    `portwatch forward: ${values.gib} GiB per throughput run, ${values.setups} setups, ${values.idle} idle connections (one run, ratios against direct)\n`,
+  );
+  console.log('| path | 1 connection | 64 connections | setup p50 / p95 | RSS idle → 1,000 connections held |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const ratio = (x, b) => (r === base ? '' : ` (${(x / b).toFixed(2)}×)`);
+    const idle = r.idle ? `${r.idle.before.toFixed(0)} → ${r.idle.held.toFixed(0)} MB` : '—';
+    console.log(
+      `| ${r.name} | ${r.one.toFixed(0)} MiB/s${ratio(r.one, base.one)} | ${r.many.toFixed(0)} MiB/s${ratio(r.many, base.many)} | ${r.setup.p50.toFixed(2)} / ${r.setup.p95.toFixed(2)} ms | ${idle} |`,
+    );
+  }
+  console.log(
+    `\nlisten() in the namespace → host port accepting: p50 ${quantile(accepts, 0.5).toFixed(1)} ms, p95 ${quantile(accepts, 0.95).toFixed(1)} ms; ` +
+      `engine detection (watch --json, same listeners): p50 ${quantile(detections, 0.5).toFixed(1)} ms, p95 ${quantile(detections, 0.95).toFixed(1)} ms`,
+  );
+  host.child.stdin.end();
+  inner.child.stdin.end();
+  stopAll();
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`bench/forward.mjs: ${e.message}`);
+    process.exit(1);
+  },
+);
