@@ -7,6 +7,7 @@ export type { Trigger, TriggerChoice, TriggerName, TriggerSubscriber, Hint, Hint
 export { diffListeners } from './watch/diff.js';
 export type { ListenerDiff } from './watch/diff.js';
 export { waitForPort } from './wait.js';
+export { freePort, type FreePortOptions, type FreePortResult, type PidAction, type PidOutcome, type PortState } from './free-port.js';
 export type { WaitOptions } from './wait.js';
 export { listenerKey, compareListeners, COMMAND_MAX_BYTES } from './listener.js';
 export type { Listener, PortEvent, PortEventType, ProcessInfo, Protocol, Family } from './listener.js';

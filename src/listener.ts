@@ -19,6 +19,12 @@ export interface ProcessInfo {
   uid: number | null;
 }
 
+/** A process holding a socket: its pid and its kernel short name (/proc/<pid>/comm). */
+export interface ProcessRef {
+  pid: number;
+  name: string;
+}
+
 /** One listening socket: a TCP socket in LISTEN, or a bound, unconnected UDP socket. */
 export interface Listener {
   protocol: Protocol;
@@ -40,8 +46,38 @@ export interface Listener {
   uid: number;
   /** Network namespace inode as a decimal string, or null when unknown. */
   netns: string | null;
-  /** The owning process, or null when it cannot be known. Never guessed. */
+  /**
+   * The owning process, or null when it cannot be known. Never guessed. When several
+   * processes hold the socket (a pre-forked server), the one a user would act on: the holder
+   * that is an ancestor of all the others (the master), else the one with the lowest pid.
+   */
   process: ProcessInfo | null;
+  /**
+   * Every process holding the socket, by pid ascending, the owner included; [] when the owner
+   * is unknown. As found when the socket was first seen. Always present on listeners a scan
+   * returns (optional only so that listeners built by hand need not spell it).
+   */
+  holders?: ProcessRef[];
+  /**
+   * The container the socket lives in, or null on the host or when unknown (never guessed).
+   * Set by host mode (`--all-namespaces`); absent on listeners of a single-namespace scan.
+   */
+  container?: ListenerContainer | null;
+}
+
+/** A listener's container: the id from the owner's cgroup, the rest from the engine when it answers. */
+export interface ListenerContainer {
+  /** The full 64-hex id the runtime knows the container by. */
+  id: string;
+  /** The engine's name for it (Docker's without the leading `/`), or null when no engine said. */
+  name: string | null;
+  /** What runs it: docker, podman, containerd, cri-o, or kubernetes (a pod's container, engine not named). */
+  runtime: string;
+  /** The image it was created from (`busybox:1.36`), or null when no engine said. */
+  image: string | null;
+  /** Kubernetes pod name and namespace (labels `io.kubernetes.pod.name`, `.namespace`), or null. */
+  pod: string | null;
+  namespace: string | null;
 }
 
 export type PortEventType = 'open' | 'close';

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
 import { registerForward } from './forward-command.js';
+import { registerCompletion } from './completion-command.js';
+import { registerKill } from './kill-command.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
 import { guardOutput } from './output-guard.js';
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerMcp(program);
   registerForward(program);
+  registerKill(program);
+  registerCompletion(program);
   for (const cmd of program.commands)
     cmd.exitOverride().configureOutput({ outputError: (text, write) => write(`portwatch: ${text.replace(/^error: /, '')}`) });
   return program;
@@ -80,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0; // a command that set its own status (kill)
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE; // commander printed the message
     if (isPortwatchError(e)) {

@@ -30,7 +30,7 @@ export function registerMcp(program: Command): void {
   const cmd = program
     .command('mcp')
     .description(
-      'serve the Model Context Protocol on stdio: list_listening_ports, wait_for_port, get_port_events, who_owns_port; resource portwatch://listeners',
+      'serve the Model Context Protocol on stdio: list_listening_ports, wait_for_port, get_port_events, who_owns_port, stop_port (destructive); resource portwatch://listeners',
     );
   addRulesOptions(addTargetOptions(cmd))
     .option(

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
-import { waitForPort } from '../wait.js';
+import { waitForTargets } from '../wait-for-targets.js';
+import { parseWaitTargets } from '../wait-targets.js';
 import { addTargetOptions, toScanOptions, type RawTargetOptions } from './common-options.js';
 import { formatTable, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
-import { parseDuration, parsePortList } from './parse-args.js';
+import { parseDuration } from './parse-args.js';
 
 interface WaitCliOptions extends RawTargetOptions {
   color?: string;
@@ -14,45 +15,81 @@ interface WaitCliOptions extends RawTargetOptions {
   any?: boolean;
   json?: boolean;
   interval?: string;
+  status?: string[];
+  insecure?: boolean;
 }
+
+const TARGETS_HELP =
+  'what to wait for: ports (3000 or 3000,5173), tcp:[HOST:]PORT, udp:[HOST:]PORT ' +
+  '(HOST: localhost, 127.0.0.1, [::1], …), or an http:// or https:// URL';
+
+/** `--status 200 --status 204` or `--status 200,204`: HTTP status codes, 100-599. */
+export function parseStatuses(values: readonly string[]): number[] {
+  const codes = values
+    .flatMap((v) => v.split(','))
+    .map((text) => {
+      const t = text.trim();
+      const n = Number(t);
+      if (!/^\d{3}$/.test(t) || n < 100 || n > 599)
+        throw new PortwatchError('EUSAGE', `invalid --status '${text}': use an HTTP status, e.g. 200 or 200,204`);
+      return n;
+    });
+  return [...new Set(codes)];
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerWait(program: Command): void {
   const cmd = program
     .command('wait')
-    .argument('<ports>', 'port or comma-separated ports, e.g. 3000 or 3000,5173')
-    .description('exit 0 as soon as every port is listening on any address (127.0.0.1, ::1, 0.0.0.0, ::, …); exit 1 on timeout');
+    .argument('<ports...>', TARGETS_HELP)
+    .description(
+      'exit 0 as soon as every target is ready: a port listening on any address (or on the one its HOST names), ' +
+        'a URL answering below 500 once its port listens; exit 1 on timeout',
+    );
   addTargetOptions(cmd)
     .option('--timeout <duration>', 'give up after DURATION (e.g. 30s) with exit 1; default: wait forever')
-    .option('--udp', 'wait for UDP listeners instead of TCP')
-    .option('--any', 'a TCP or UDP listener will do')
+    .option('--udp', 'plain ports are UDP listeners instead of TCP')
+    .option('--any', 'for plain ports, a TCP or UDP listener will do')
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print the listeners found as a JSON array')
-    .option('--closed', 'wait until none of the ports listens (e.g. a server finishing its shutdown); prints nothing')
+    .option('--closed', 'wait until none of the ports listens (e.g. a server finishing its shutdown); prints nothing; not for URLs')
+    .option('--status <codes>', 'URLs: only these statuses count (repeatable or 200,204); default: any below 500', collect)
+    .option('--insecure', 'https URLs: accept a certificate that does not verify (self-signed, another name)')
     .option('--interval <duration>', 'scan every DURATION; default: adaptive')
-    .action(async (portsText: string, opts: WaitCliOptions) => {
+    .action(async (args: string[], opts: WaitCliOptions) => {
       createLogger(opts.logLevel);
-      const ports = parsePortList(portsText);
+      if (opts.udp && opts.any) throw new PortwatchError('EUSAGE', '--udp and --any cannot be used together');
+      const targets = parseWaitTargets(args, opts.any ? 'any' : opts.udp ? 'udp' : 'tcp');
       const color = parseColorChoice(opts.color);
       const options = toScanOptions(opts);
       const timeout = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'timeout');
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
-      if (opts.udp && opts.any) throw new PortwatchError('EUSAGE', '--udp and --any cannot be used together');
+      const statuses = opts.status === undefined ? undefined : parseStatuses(opts.status);
+      const urls = targets.filter((t) => t.kind === 'url');
+      if (statuses !== undefined && urls.length === 0)
+        throw new PortwatchError('EUSAGE', '--status applies to http:// and https:// targets only');
+      if (opts.insecure && !urls.some((t) => t.secure)) throw new PortwatchError('EUSAGE', '--insecure applies to https:// targets only');
       const controller = new AbortController();
       const onSignal = (): void => controller.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const listeners = await waitForPort(ports, {
+        const { listeners, answers } = await waitForTargets(targets, {
           ...options,
-          protocol: opts.any ? 'any' : opts.udp ? 'udp' : 'tcp',
           signal: controller.signal,
           ...(timeout !== undefined ? { timeout } : {}),
           ...(interval !== undefined ? { interval } : {}),
           ...(opts.closed ? { closed: true } : {}),
+          ...(statuses !== undefined ? { statuses } : {}),
+          ...(opts.insecure ? { insecure: true } : {}),
         });
         if (opts.closed) return;
         if (opts.json) process.stdout.write(`${JSON.stringify(listeners, null, 2)}\n`);
-        else process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color))}\n`);
+        else {
+          const answered = urls.map((t) => `${t.text} answered ${answers.find((a) => a.url === t.url.href)?.status ?? '?'}\n`).join('');
+          process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color))}\n${answered}`);
+        }
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -1,11 +1,12 @@
 /**
- * portwatch as a Model Context Protocol server: four read-only tools for coding agents,
- * and the listeners as a resource clients can subscribe to.
+ * portwatch as a Model Context Protocol server: four read-only tools for coding agents, one
+ * that stops what holds a port, and the listeners as a resource clients can subscribe to.
  *
  *   list_listening_ports  what listens now (filters: protocol, port / range, process regex; limit)
  *   wait_for_port         block until a port listens on any address, or a clear timeout
  *   get_port_events       opens and closes since a cursor (optionally waiting for the next)
  *   who_owns_port         port → process, command line, working directory
+ *   stop_port             signal what holds a port until it lets go (destructive; refuses itself, its ancestors, pid 1)
  *   portwatch://listeners the listening ports as JSON; updated notifications on change
  *
  * Lists, events and the resource follow the rules (ignore, silent, labels); wait_for_port
@@ -22,6 +23,7 @@ import { registerListenersResource } from './listeners-resource.js';
 import type { ToolContext } from './tools/context.js';
 import { registerGetPortEvents } from './tools/get-port-events.js';
 import { registerListListeningPorts } from './tools/list-listening-ports.js';
+import { registerStopPort } from './tools/stop-port.js';
 import { registerWaitForPort } from './tools/wait-for-port.js';
 import { registerWhoOwnsPort } from './tools/who-owns-port.js';
 
@@ -76,6 +78,7 @@ export function createPortwatchMcpServer(o: PortwatchMcpOptions): PortwatchMcp {
   registerWaitForPort(context);
   registerGetPortEvents(context);
   registerWhoOwnsPort(context);
+  registerStopPort(context);
   const stopUpdates = registerListenersResource(context);
 
   return {

@@ -28,14 +28,21 @@ function tempDir(files: Record<string, string> = {}): string {
 }
 
 describe('portwatch mcp: tools through the SDK client over stdio', () => {
-  it('offers four read-only tools with JSON schemas for input and output', async () => {
+  it('offers four read-only tools and one destructive one (stop_port), with JSON schemas for input and output', async () => {
     const client = await connect();
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['get_port_events', 'list_listening_ports', 'wait_for_port', 'who_owns_port']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'get_port_events',
+      'list_listening_ports',
+      'stop_port',
+      'wait_for_port',
+      'who_owns_port',
+    ]);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
       expect(t.outputSchema?.type).toBe('object');
-      expect(t.annotations?.readOnlyHint).toBe(true);
+      expect(t.annotations?.readOnlyHint).toBe(t.name !== 'stop_port');
+      if (t.name === 'stop_port') expect(t.annotations?.destructiveHint).toBe(true);
       expect(t.description?.length).toBeGreaterThan(40);
       expect(JSON.stringify(t.inputSchema)).not.toContain('$ref');
       expect(JSON.stringify(t.outputSchema)).not.toContain('$ref');

@@ -43,6 +43,7 @@ describe('tool arguments through the SDK client', () => {
       wait_for_port: ['port', 'timeout_ms', 'protocol'],
       get_port_events: ['since', 'cursor', 'wait_ms', 'limit', 'full_command'],
       who_owns_port: ['port', 'protocol'],
+      stop_port: ['port', 'protocol', 'signal', 'grace_ms', 'dry_run', 'force'],
     });
     for (const t of tools) expect(t.inputSchema, t.name).toMatchObject({ type: 'object', additionalProperties: false });
     const wait = tools.find((t) => t.name === 'wait_for_port');
