@@ -3,7 +3,7 @@
  * global one, so several servers, or a host program's own metrics, do not collide).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Protocol } from '../listener.js';
+import type { Listener, Protocol } from '../listener.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 export interface ServeMetrics {
@@ -17,12 +17,29 @@ export interface ServeMetrics {
 }
 
 export interface MetricsSources {
-  /** Listener protocols now, read at scrape time. */
-  listeners: () => Iterable<{ protocol: Protocol }>;
+  /** The listeners now, read at scrape time. */
+  listeners: () => Iterable<Listener>;
   /** The trigger in use and the source, read at scrape time (null before the watcher starts). */
   watching?: () => { trigger: string; source: string } | null;
   /** Also export Node.js process metrics (CPU, memory, fds, event loop lag) as process_* and nodejs_*, read only when scraped. */
   processMetrics?: boolean;
+}
+
+/** The labels of portwatch_listener_info: a container by name (else its short id); '' when unknown. */
+export function listenerInfoLabels(
+  l: Listener,
+): Record<'netns' | 'container' | 'pod' | 'namespace' | 'protocol' | 'address' | 'port' | 'process', string> {
+  const c = l.container ?? null;
+  return {
+    netns: l.netns ?? '',
+    container: c === null ? '' : (c.name ?? c.id.slice(0, 12)),
+    pod: c?.pod ?? '',
+    namespace: c?.namespace ?? '',
+    protocol: l.family === 6 ? `${l.protocol}6` : l.protocol,
+    address: l.address,
+    port: String(l.port),
+    process: l.process?.name ?? '',
+  };
 }
 
 export function createServeMetrics(sources: MetricsSources): ServeMetrics {
@@ -37,6 +54,34 @@ export function createServeMetrics(sources: MetricsSources): ServeMetrics {
       for (const l of sources.listeners()) counts[l.protocol]++;
       this.set({ protocol: 'tcp' }, counts.tcp);
       this.set({ protocol: 'udp' }, counts.udp);
+    },
+  });
+  new Gauge({
+    name: 'portwatch_listener_info',
+    help: 'One series per listening socket (always 1): where it lives and who owns it. Empty labels are unknown.',
+    labelNames: ['netns', 'container', 'pod', 'namespace', 'protocol', 'address', 'port', 'process'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of sources.listeners()) this.set(listenerInfoLabels(l), 1);
+    },
+  });
+  new Gauge({
+    name: 'portwatch_namespace_listeners',
+    help: 'Listening sockets per network namespace (and its container, when known).',
+    labelNames: ['netns', 'container'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, { netns: string; container: string; n: number }>();
+      for (const l of sources.listeners()) {
+        const labels = listenerInfoLabels(l);
+        const key = `${labels.netns}|${labels.container}`;
+        const entry = counts.get(key) ?? { netns: labels.netns, container: labels.container, n: 0 };
+        entry.n++;
+        counts.set(key, entry);
+      }
+      for (const { netns, container, n } of counts.values()) this.set({ netns, container }, n);
     },
   });
   const events = new Counter({
