@@ -218,7 +218,7 @@ async function main() {
   const accepts = [];
   const detections = [];
   for (let i = 0; i < Number(values.listens); i++) {
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    const port = 31_000 + i * 7;
     const { at } = await targetListen(inner, port);
     const accepted = await firstAccept(port);
     accepts.push(accepted - at);

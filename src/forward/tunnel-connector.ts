@@ -30,6 +30,10 @@ export function createTunnelConnector(options: TunnelConnectorOptions): Connecto
           headers: options.token === null ? {} : { Authorization: `Bearer ${options.token}` },
           perMessageDeflate: false,
           handshakeTimeout: options.connectTimeoutMs ?? 10_000,
+          // A zero masking key: RFC 6455 masking protects caching proxies from scripts in
+          // browsers; this client is not one (serve refuses requests with an Origin), and a
+          // zero key lets both ends skip XOR-ing every byte in JavaScript.
+          generateMask: (mask: Buffer) => void mask.fill(0),
         });
         const fail = (e: Error): void => {
           signal?.removeEventListener('abort', onAbort);
