@@ -5,16 +5,16 @@
  */
 import { geteuid } from 'node:process';
 import { PortwatchError } from './errors.js';
-import type { Listener, ProcessInfo } from './listener.js';
+import type { Listener } from './listener.js';
 import { netnsOf, processExists } from './namespaces.js';
-import { readProcessInfo } from './owners/process-info.js';
+import { ownershipsOf, UNKNOWN_OWNER, type Ownership } from './owners/ownership.js';
 import { SocketOwners } from './owners/socket-owners.js';
 import { createProcNetSource } from './sources/proc-net.js';
 import { createSockDiagSource } from './sources/sock-diag.js';
 import { sockDiagUnavailableReason } from './sources/sock-diag-addon.js';
-import type { RawSocket, Source, SourceName } from './sources/source.js';
+import type { RawSocket, ScanTarget, Source, SourceName } from './sources/source.js';
 import { createSsSource } from './sources/ss.js';
-import { StableListeners } from './stable-listeners.js';
+import { dualStackOf, StableListeners } from './stable-listeners.js';
 
 export type SourceChoice = SourceName | 'auto';
 export const SOURCE_CHOICES: readonly SourceChoice[] = ['auto', 'sockdiag', 'procfs', 'ss'];
@@ -29,6 +29,28 @@ export interface ScanOptions {
   netnsPid?: number;
   /** Attach owning processes (default true). */
   owners?: boolean;
+  /**
+   * The sockets wanted, asked once per socket before its owner is looked for (it sees every
+   * field but `process` and `holders`). Sockets it refuses are left out, so no owner walk
+   * is ever spent on them: `waitForPort` on a busy host need not read 100k fds to learn who
+   * owns ports it does not wait for. Default: every socket.
+   */
+  select?: (socket: SocketFields) => boolean;
+}
+
+/** What a socket is before its owner is known: a Listener without `process` and `holders`. */
+export type SocketFields = Omit<Listener, 'process' | 'holders'>;
+
+/** What the scanner knows of one live socket, stamped with the last scan that saw it. */
+interface Known {
+  ownership: Ownership;
+  pass: number;
+  selected: boolean;
+}
+
+function socketFields(raw: RawSocket, netns: string | null): SocketFields {
+  const { protocol, family, address, port, inode, uid } = raw;
+  return { protocol, family, address, port, dualStack: dualStackOf(raw), interface: raw.interface ?? null, inode, uid, netns };
 }
 
 export interface ScanResult {
@@ -91,8 +113,9 @@ export class Scanner {
   /** Read once: a process (ours, or the target) does not change namespace under us. */
   private readonly netns: string | null;
   private readonly owners = new SocketOwners();
-  /** Last known process per live inode (null: not found yet), stamped with the last scan that saw it. */
-  private readonly processes = new Map<number, { info: ProcessInfo | null; pass: number }>();
+  private readonly select: ((socket: SocketFields) => boolean) | null;
+  /** What is known of each live inode (its owner: UNKNOWN_OWNER until found), stamped with the last scan that saw it. */
+  private readonly sockets = new Map<number, Known>();
   /** Scans so far: the stamp of the current one. */
   private passes = 0;
   /** Rows → sorted listeners; a socket that stays is the same object scan after scan. */
@@ -106,6 +129,10 @@ export class Scanner {
     this.netnsPid = netnsPid;
     this.netns = netnsOf(netnsPid);
     this.withOwners = options.owners ?? true;
+    if (options.select !== undefined && typeof options.select !== 'function') {
+      throw new PortwatchError('EUSAGE', `select must be a function of a socket, got ${typeof options.select}`);
+    }
+    this.select = options.select ?? null;
     this.ownsSource = typeof options.source !== 'object';
     this.source = typeof options.source === 'object' ? options.source : selectSource(options.source, netnsPid);
   }
@@ -122,10 +149,17 @@ export class Scanner {
     const netns = this.netns;
     this.passes = (this.passes + 1) >>> 0; // stamps what this scan saw (see attribute)
     const pass = this.passes;
+    const { rows, unknown } = this.track(raws, netns, pass);
     const attributionStarted = process.hrtime.bigint();
-    if (this.withOwners) await this.attribute(raws, pass, likelyOwners);
+    if (this.withOwners && unknown.length > 0) await this.attribute(unknown, likelyOwners, target);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
-    const listeners = this.stable.from(raws, netns, (inode) => this.processes.get(inode)?.info ?? null);
+    const ownership = (inode: number): Ownership => this.sockets.get(inode)?.ownership ?? UNKNOWN_OWNER;
+    const listeners = this.stable.from(
+      rows,
+      netns,
+      (inode) => ownership(inode).process,
+      (inode) => ownership(inode).holders,
+    );
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { listeners, source: this.source.name, durationMs, attributionMs };
   }
@@ -141,44 +175,63 @@ export class Scanner {
   }
 
   /**
-   * Finds owners for inodes without one, in place. A quiet scan (no socket new, none gone)
-   * costs one map lookup per socket: each entry is stamped with the scan that saw it, so
-   * what is gone is known without building a set of the live ones.
+   * Stamps what this scan saw, forgets what is gone, asks `select` about new sockets, and
+   * says which rows to keep and which inodes have no owner yet. A quiet scan (no socket new,
+   * none gone) costs one map lookup per socket: each entry is stamped with the scan that saw
+   * it, so what is gone is known without building a set of the live ones.
    */
-  private async attribute(raws: RawSocket[], pass: number, likelyOwners: readonly number[]): Promise<void> {
+  private track(raws: RawSocket[], netns: string | null, pass: number): { rows: RawSocket[]; unknown: number[] } {
     const unknown: number[] = [];
     let seen = 0;
+    let refused = false;
     for (const raw of raws) {
-      if (raw.inode === 0) continue;
-      const known = this.processes.get(raw.inode);
-      if (known === undefined) {
-        unknown.push(raw.inode);
+      if (raw.inode === 0) {
+        // No identity to remember a decision by (kernel sockets): asked every scan.
+        refused ||= this.select !== null && !this.select(socketFields(raw, netns));
         continue;
+      }
+      let known = this.sockets.get(raw.inode);
+      if (known === undefined) {
+        known = { ownership: UNKNOWN_OWNER, pass: 0, selected: this.select === null || this.select(socketFields(raw, netns)) };
+        this.sockets.set(raw.inode, known);
       }
       if (known.pass !== pass) {
         known.pass = pass;
         seen++;
       }
-      if (known.info === null) unknown.push(raw.inode);
+      if (!known.selected) refused = true;
+      else if (known.ownership === UNKNOWN_OWNER) unknown.push(raw.inode);
     }
-    if (seen < this.processes.size) {
+    if (seen < this.sockets.size) {
       // Some sockets are gone: forget them, here and in the owner walk's memory.
-      for (const [inode, known] of this.processes) if (known.pass !== pass) this.processes.delete(inode);
-      const live = new Set<number>();
-      for (const raw of raws) if (raw.inode !== 0) live.add(raw.inode);
-      this.owners.forget(live);
+      this.sockets.forEach((known, inode) => known.pass !== pass && this.sockets.delete(inode));
+      this.owners.forget((inode) => this.sockets.has(inode));
     }
-    if (unknown.length === 0) return;
-    const pids = await this.owners.resolve(unknown, likelyOwners);
-    const infoByPid = new Map<number, ProcessInfo | null>();
-    for (const inode of unknown) {
-      const pid = pids.get(inode);
-      let info: ProcessInfo | null = null;
-      if (pid !== undefined) {
-        if (!infoByPid.has(pid)) infoByPid.set(pid, readProcessInfo(pid));
-        info = infoByPid.get(pid) ?? null;
+    if (!refused) return { rows: raws, unknown };
+    const select = this.select as (socket: SocketFields) => boolean;
+    const rows = raws.filter((raw) =>
+      raw.inode === 0 ? select(socketFields(raw, netns)) : this.sockets.get(raw.inode)?.selected === true,
+    );
+    return { rows, unknown };
+  }
+
+  /** Finds the holders of `unknown` inodes and names an owner for each it can, in place. */
+  private async attribute(unknown: number[], likelyOwners: readonly number[], target: ScanTarget): Promise<void> {
+    // Before a walk over every process: which of them did not close since the table was read.
+    const stillListening = async (inodes: readonly number[]): Promise<Set<number>> => {
+      let now: Set<number>;
+      try {
+        now = new Set((await this.source.scan(target)).map((raw) => raw.inode));
+      } catch {
+        return new Set(inodes); // cannot tell: look for all of them
       }
-      this.processes.set(inode, { info, pass });
+      return new Set(inodes.filter((inode) => now.has(inode)));
+    };
+    const isListener = (inode: number): boolean => this.sockets.has(inode);
+    const found = await this.owners.resolve(unknown, { likely: likelyOwners, isListener, stillListening });
+    for (const [inode, ownership] of ownershipsOf(found)) {
+      const known = this.sockets.get(inode);
+      if (known !== undefined) known.ownership = ownership;
     }
   }
 }

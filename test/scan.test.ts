@@ -167,33 +167,90 @@ describe('a namespace whose process exits', () => {
 });
 
 describe('a socket shared by several processes', () => {
-  it('is attributed to the holder with the highest pid, as the README says', async () => {
-    // A pre-forking server: the parent listens, then forks a worker that inherits the socket.
+  it('names the master of a pre-forked server and lists every holder, as the README says', async () => {
+    // A pre-forking server: the master listens, then forks two workers that inherit the socket.
     const script = [
       'import os, socket, sys, time',
       's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()',
-      'pid = os.fork()',
-      'if pid == 0:',
-      '    time.sleep(60); os._exit(0)',
-      'print(s.getsockname()[1], pid, flush=True)',
+      'workers = []',
+      'for _ in range(2):',
+      '    pid = os.fork()',
+      '    if pid == 0:',
+      '        time.sleep(60); os._exit(0)',
+      '    workers.append(pid)',
+      'print(s.getsockname()[1], *workers, flush=True)',
       'time.sleep(60)',
     ].join('\n');
     const { spawn } = await import('node:child_process');
-    const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const master = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const [port, worker] = (await waitFor(() => /^\d+ \d+\n/.test(out) && out.trim().split(' ').map(Number), 'the server to fork')) as [
-      number,
-      number,
-    ];
+    master.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const [port, ...workers] = (await waitFor(
+      () => /^\d+ \d+ \d+\n/.test(out) && out.trim().split(' ').map(Number),
+      'the server to fork',
+    )) as number[];
     try {
-      const { listeners } = await scan({ source: 'procfs' });
-      const mine = listeners.filter((l) => l.port === port);
-      expect(mine).toHaveLength(1);
-      expect(mine[0]?.process?.pid).toBe(Math.max(worker, parent.pid as number));
+      for (const source of SOURCES.filter((s) => availability(s) === null)) {
+        const { listeners } = await scan({ source });
+        const mine = listeners.filter((l) => l.port === port);
+        expect(mine, source).toHaveLength(1);
+        expect(mine[0]?.process?.pid, source).toBe(master.pid);
+        expect(mine[0]?.holders, source).toEqual(
+          [master.pid as number, ...workers].sort((a, b) => a - b).map((pid) => ({ pid, name: 'python3' })),
+        );
+      }
     } finally {
-      process.kill(worker, 'SIGKILL');
-      parent.kill('SIGKILL');
+      for (const w of workers) process.kill(w as number, 'SIGKILL');
+      master.kill('SIGKILL');
     }
+  });
+
+  it('a listener of one process has itself as its only holder; an unknown owner has none', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const { listeners } = await scan({ source: 'procfs' });
+    expect(listeners.find((l) => l.port === holder.ports[0])?.holders).toEqual([{ pid: holder.pid, name: 'python3' }]);
+    for (const l of listeners) {
+      if (l.process === null) expect(l.holders, `${l.port}`).toEqual([]);
+      else
+        expect(
+          l.holders?.map((h) => h.pid),
+          `${l.port}`,
+        ).toContain(l.process.pid);
+    }
+    const { listeners: bare } = await scan({ source: 'procfs', owners: false });
+    expect(bare.every((l) => l.process === null && l.holders?.length === 0)).toBe(true);
+  });
+});
+
+describe('select: sockets nobody asked about cost no owner walk', () => {
+  it('leaves out what it refuses and looks for owners of what it keeps only', async () => {
+    const holder = await holdSockets([
+      { proto: 'tcp', host: '127.0.0.1' },
+      { proto: 'udp', host: '127.0.0.1' },
+    ]);
+    const [tcpPort] = holder.ports as [number, number];
+    const asked: number[] = [];
+    const scanner = new Scanner({
+      source: 'procfs',
+      select: (s) => {
+        asked.push(s.inode);
+        return s.port === tcpPort && s.protocol === 'tcp';
+      },
+    });
+    try {
+      const first = await scanner.scan();
+      expect(first.listeners.map((l) => l.port)).toEqual([tcpPort]);
+      expect(first.listeners[0]?.process?.pid).toBe(holder.pid);
+      const askedOnce = asked.length;
+      const second = await scanner.scan();
+      expect(second.listeners).toEqual(first.listeners);
+      expect(asked.length).toBe(askedOnce); // asked once per socket, not per scan
+    } finally {
+      scanner.close();
+    }
+  });
+
+  it('a select that is not a function is a usage error', () => {
+    expect(() => new Scanner({ select: 'tcp' as unknown as () => boolean })).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
   });
 });

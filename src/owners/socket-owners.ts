@@ -1,42 +1,34 @@
 /**
- * Socket inode → pid, by walking /proc/<pid>/fd. The walk is the expensive part of
- * attribution (~5 µs per fd), so it is lazy:
- * - it runs only when a scan shows inodes whose owner is not known yet;
- * - it stops as soon as every wanted inode is found;
- * - every socket it passes on the way is remembered (inode → pid and fd), and a
- *   remembered owner is re-checked with one readlink before it is trusted;
+ * Socket inode → the processes holding it, by reading /proc/<pid>/fd. Reading fd tables is
+ * the expensive part of attribution (one readlink per fd, 2–15 µs each), so it is lazy:
+ * - it runs only for inodes the caller does not know an owner for (new listeners);
+ * - the processes a kernel event named are read first: a new socket of an old process
+ *   costs that process's table, not a walk; and a process read before is read changed fds
+ *   first (fd-tables.ts), so under churn a new listener costs a few readlinks;
+ * - otherwise one walk over every process, newest pid first (a port that just opened most
+ *   likely belongs to a process that just started), stopping as soon as every wanted inode
+ *   is found;
  * - an inode a whole walk could not find (another user's process without privileges, a
  *   process in another pid namespace) costs that one walk in the resolver's life: later it
  *   is looked for only among processes no walk has read yet, with back-off (1 s doubling
  *   to 60 s). On a host with 100k fds and one such socket, a full walk every back-off step
  *   would cost more than everything else portwatch does.
- * Newest pids are walked first: a port that just opened most likely belongs to a process
- * that just started.
+ * The rest of a holder's family (pre-forked servers) is found by holders.ts. Memory follows
+ * the live listeners: nothing is kept about the sockets a walk passes on its way.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
-
-interface Holder {
-  pid: number;
-  fd: string;
-}
+import { readdirSync } from 'node:fs';
+import { FdReader, type Hit } from './fd-reader.js';
+import { FdTables } from './fd-tables.js';
+import { familyHolders, ProcFamily } from './holders.js';
+import { readBoundedText } from './read-bounded.js';
 
 interface Miss {
   retryAt: number;
   delayMs: number;
 }
 
-const MAX_REMEMBERED = 65_536;
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
-const YIELD_EVERY = 2_000;
-
-const SOCKET_PREFIX = 'socket:[';
-
-function socketInode(link: string): number | null {
-  if (!link.startsWith(SOCKET_PREFIX) || !link.endsWith(']')) return null;
-  const n = Number(link.slice(SOCKET_PREFIX.length, -1));
-  return Number.isSafeInteger(n) ? n : null;
-}
 
 export interface SocketOwnersStats {
   /** Walks over every process (each stops early once all it wants is found). */
@@ -45,64 +37,126 @@ export interface SocketOwnersStats {
   newProcessLooks: number;
   /** Looks at the processes a kernel event named, before any walk. */
   likelyLooks: number;
+  /** Looks at what changed in the processes that owned listeners lately, before any walk. */
+  recentLooks: number;
   readlinks: number;
 }
 
+export interface ResolveOptions {
+  /** Processes (or threads) a kernel event named: the task that called listen() or bind(). */
+  likely?: readonly number[];
+  /** Whether an inode is a listening socket now: orders the reads of processes read before. */
+  isListener?: (inode: number) => boolean;
+  /**
+   * Which of these inodes are still listening (a fresh read of the socket table). Asked
+   * before a walk over every process: under churn a socket often closes between the table
+   * read and the owner search, and a whole walk (up to seconds on a busy host) to learn that
+   * it is gone would stall every scan after it. Without it, every inode is walked for.
+   */
+  stillListening?: (inodes: readonly number[]) => Promise<ReadonlySet<number>>;
+}
+
+/** Where a walk reads, and what it does with what it finds. */
+interface WalkPlan {
+  pids: readonly number[];
+  /** Mark the processes read as looked at (walks over every process do). */
+  markLooked: boolean;
+  /** Remember these processes' tables (kernel events named them). */
+  track: boolean;
+  /** Read only the fds that changed since the last read (recent owners, before a whole walk). */
+  changedOnly?: boolean;
+}
+
 export class SocketOwners {
-  private readonly remembered = new Map<number, Holder>();
   private readonly misses = new Map<number, Miss>();
   /** Pids whose fd table a walk has read (or was refused): the rest are "new" to us. */
   private readonly looked = new Set<number>();
-  readonly stats: SocketOwnersStats = { walks: 0, newProcessLooks: 0, likelyLooks: 0, readlinks: 0 };
+  private readonly tables = new FdTables();
+  private readonly reader: FdReader;
+  readonly stats: SocketOwnersStats = { walks: 0, newProcessLooks: 0, likelyLooks: 0, recentLooks: 0, readlinks: 0 };
 
   constructor(
     private readonly procRoot = '/proc',
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.reader = new FdReader(procRoot, this.tables);
+  }
 
   /**
-   * Finds the owning pid of each inode it can; unknown inodes are absent from the result.
-   * `likely`: processes a kernel event named (the task that called listen() or bind()),
-   * read first, so that a new socket of an old process costs its fd table, not a walk.
+   * The processes holding each inode it can find (pids ascending, never empty); inodes no
+   * process could be found for are absent from the result.
    */
-  async resolve(inodes: Iterable<number>, likely: readonly number[] = []): Promise<Map<number, number>> {
-    const found = new Map<number, number>();
+  async resolve(inodes: Iterable<number>, options: ResolveOptions = {}): Promise<Map<number, number[]>> {
+    const hits = new Map<number, Hit>();
+    const asked = new Set<number>();
     const wanted = new Set<number>();
     const retry = new Set<number>();
     const now = this.now();
     for (const inode of inodes) {
-      const held = this.remembered.get(inode);
-      if (held && this.stillHolds(held, inode)) {
-        found.set(inode, held.pid);
-        continue;
-      }
-      this.remembered.delete(inode);
+      asked.add(inode);
       const miss = this.misses.get(inode);
       if (miss === undefined) wanted.add(inode);
       else if (miss.retryAt <= now) retry.add(inode);
     }
-    if (wanted.size > 0 && likely.length > 0) {
+    const known = options.isListener ?? (() => false);
+    const isListener = (inode: number): boolean => asked.has(inode) || known(inode);
+    const likely = wanted.size > 0 ? this.processesOf(options.likely ?? []) : [];
+    if (likely.length > 0) {
       this.stats.likelyLooks++;
+      await this.walk(wanted, hits, { pids: likely, markLooked: false, track: true }, isListener);
+    }
+    if (wanted.size > 0 && this.tables.size > 0) {
+      // Without a kernel event (polling), or one that named another task: the processes that
+      // opened listeners lately most likely opened this one too, at an fd that changed.
       const named = new Set(likely);
-      await this.walk(wanted, found, (pid) => named.has(pid), likely);
+      const pids = this.tables.recent().filter((pid) => !named.has(pid));
+      if (pids.length > 0) {
+        this.stats.recentLooks++;
+        await this.walk(wanted, hits, { pids, markLooked: false, track: false, changedOnly: true }, isListener);
+      }
+    }
+    if (wanted.size > 0 && options.stillListening !== undefined) {
+      const live = await options.stillListening([...wanted]);
+      // Gone already: nothing to find, and no miss to remember (the caller forgets it).
+      for (const inode of wanted) if (!live.has(inode)) wanted.delete(inode);
     }
     if (wanted.size > 0) {
-      await this.walk(wanted, found, () => true);
+      const named = new Set(likely);
+      const pids = this.allPids().filter((pid) => !named.has(pid));
+      await this.walk(wanted, hits, { pids, markLooked: true, track: false }, isListener);
       this.stats.walks++;
       // Seen by a whole walk and not found: from now on only new processes are looked at.
       for (const inode of wanted) this.recordMiss(inode, now);
     }
     if (retry.size > 0) {
       this.stats.newProcessLooks++;
-      await this.walk(retry, found, (pid) => !this.looked.has(pid));
+      const pids = this.allPids().filter((pid) => !this.looked.has(pid));
+      await this.walk(retry, hits, { pids, markLooked: true, track: false }, isListener);
       for (const inode of retry) this.recordMiss(inode, now);
     }
-    return found;
+    return this.holdersOf(hits);
   }
 
   /** Forgets everything about inodes that are gone, so memory follows the live sockets. */
-  forget(liveInodes: ReadonlySet<number>): void {
-    for (const inode of this.misses.keys()) if (!liveInodes.has(inode)) this.misses.delete(inode);
+  forget(isLive: (inode: number) => boolean): void {
+    for (const inode of this.misses.keys()) if (!isLive(inode)) this.misses.delete(inode);
+  }
+
+  /** Each hit's holders: the family of the process found (fork() copies fds), and any other the walk saw. */
+  private holdersOf(hits: ReadonlyMap<number, Hit>): Map<number, number[]> {
+    const result = new Map<number, number[]>();
+    if (hits.size === 0) return result;
+    const family = new ProcFamily(this.procRoot);
+    for (const [inode, hit] of hits) {
+      const holders = familyHolders(family, hit.pid, hit.fd, inode);
+      for (const pid of hit.also) if (!holders.includes(pid)) holders.push(pid);
+      result.set(
+        inode,
+        holders.sort((a, b) => a - b),
+      );
+    }
+    this.stats.readlinks += family.readlinks;
+    return result;
   }
 
   private recordMiss(inode: number, now: number): void {
@@ -111,74 +165,42 @@ export class SocketOwners {
     this.misses.set(inode, { retryAt: now + delayMs, delayMs });
   }
 
-  private stillHolds(h: Holder, inode: number): boolean {
-    try {
-      this.stats.readlinks++;
-      return socketInode(readlinkSync(`${this.procRoot}/${h.pid}/fd/${h.fd}`)) === inode;
-    } catch {
-      return false;
-    }
-  }
-
-  private remember(inode: number, holder: Holder): void {
-    if (this.remembered.size >= MAX_REMEMBERED) this.remembered.clear();
-    this.remembered.set(inode, holder);
-  }
-
-  /** Walks /proc/<pid>/fd of the pids `include` takes, newest first, deleting found inodes from `wanted`. */
-  private async walk(
-    wanted: Set<number>,
-    found: Map<number, number>,
-    include: (pid: number) => boolean,
-    only?: readonly number[],
-  ): Promise<void> {
+  /** Every process, newest first; prunes `looked` of the ones gone. */
+  private allPids(): number[] {
     let pids: number[];
-    if (only !== undefined) {
-      pids = [...only]; // thread ids work too: /proc/<tid>/fd is the process's table
-    } else {
-      try {
-        pids = readdirSync(this.procRoot)
-          .filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
-          .map(Number)
-          .sort((a, b) => b - a);
-      } catch {
-        return;
-      }
-      const alive = new Set(pids);
-      for (const pid of this.looked) if (!alive.has(pid)) this.looked.delete(pid);
+    try {
+      pids = readdirSync(this.procRoot)
+        .filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
+        .map(Number)
+        .sort((a, b) => b - a);
+    } catch {
+      return [];
     }
-    let sinceYield = 0;
-    for (const pid of pids) {
-      if (!include(pid)) continue;
-      if (only === undefined) this.looked.add(pid);
-      let fds: string[];
-      try {
-        fds = readdirSync(`${this.procRoot}/${pid}/fd`);
-      } catch {
-        continue; // gone, or not ours to look at (EACCES): attribution stays unknown
-      }
-      for (const fd of fds) {
-        // Yield inside a process too: one server may hold tens of thousands of fds.
-        if (++sinceYield >= YIELD_EVERY) {
-          sinceYield = 0;
-          await new Promise<void>((r) => setImmediate(r)); // keep the event loop responsive on big hosts
-        }
-        let link: string;
-        try {
-          this.stats.readlinks++;
-          link = readlinkSync(`${this.procRoot}/${pid}/fd/${fd}`);
-        } catch {
-          continue;
-        }
-        const inode = socketInode(link);
-        if (inode === null) continue;
-        this.remember(inode, { pid, fd });
-        if (wanted.delete(inode)) {
-          found.set(inode, pid);
-          this.misses.delete(inode);
-          if (wanted.size === 0) return;
-        }
-      }
+    const alive = new Set(pids);
+    for (const pid of this.looked) if (!alive.has(pid)) this.looked.delete(pid);
+    return pids;
+  }
+
+  /** Thread ids → their processes (a kernel event names the thread), each once. */
+  private processesOf(ids: readonly number[]): number[] {
+    const pids = new Set<number>();
+    for (const id of new Set(ids)) {
+      const status = readBoundedText(`${this.procRoot}/${id}/status`, 512);
+      const tgid = status === null ? null : /^Tgid:\s+(\d+)$/m.exec(status)?.[1];
+      pids.add(tgid === null || tgid === undefined ? id : Number(tgid));
     }
+    return [...pids];
+  }
+
+  /** Reads the fd tables of `plan.pids` in order, moving what it finds from `wanted` to `hits`. */
+  private async walk(wanted: Set<number>, hits: Map<number, Hit>, plan: WalkPlan, isListener: (inode: number) => boolean): Promise<void> {
+    const readsBefore = this.reader.readlinks;
+    for (const pid of plan.pids) {
+      if (wanted.size === 0) break;
+      if (plan.markLooked) this.looked.add(pid);
+      await this.reader.read(pid, wanted, hits, { track: plan.track, changedOnly: plan.changedOnly === true }, isListener);
+    }
+    this.stats.readlinks += this.reader.readlinks - readsBefore;
+    for (const inode of hits.keys()) this.misses.delete(inode);
   }
 }

@@ -14,8 +14,10 @@
  * CPU from above, and so does the process CPU; the smaller of the two drops both the
  * other threads' CPU (GC helpers, the host's workers) and time the OS spent elsewhere.
  *
- * Not every tick is periodic: the first one (a cold start, the `ready` handlers) and any
- * that walked /proc for owners are paid once per new listener, and are left out. The
+ * Not every tick is periodic: the first one (a cold start, the `ready` handlers), any that
+ * walked /proc for owners or found changes (paid per new listener, not per tick), and those a
+ * trigger's hint asked for (priced by the hint pacer) are left out: under churn the interval
+ * stays where quiet ticks put it, so the watcher's CPU follows the work instead of missing it. The
  * estimate is the median of recent periodic ticks, so one garbage collection that lands
  * in a tick does not stall detection, and a lasting change shows within five ticks.
  */
@@ -43,15 +45,22 @@ export interface TickReadings {
   attributionMs: number;
   /** The source spawned a program (ss), whose CPU is not in ours: wall time bounds it. */
   spawned: boolean;
-  /** False for ticks that are not periodic cost: the first scan, and scans that walked /proc for owners. */
+  /**
+   * False for ticks that are not periodic cost: the first scan, scans a hint asked for, scans
+   * that found changes (their events are paid per change), and scans that walked /proc for owners.
+   */
   periodic: boolean;
 }
 
-/** The CPU a tick cost the watcher itself, in ms. */
-export function ownTickCostMs(t: TickReadings): number {
+/** The CPU a whole tick cost the watcher, owner walks included, in ms. */
+export function tickWorkMs(t: TickReadings): number {
   const wall = t.wallEndMs - t.wallStartMs;
-  const own = t.spawned ? wall : Math.min(wall, t.cpuEndMs - t.cpuStartMs);
-  return Math.max(0, own - t.attributionMs);
+  return Math.max(0, t.spawned ? wall : Math.min(wall, t.cpuEndMs - t.cpuStartMs));
+}
+
+/** The CPU a tick cost the watcher itself, owner walks left out, in ms. */
+export function ownTickCostMs(t: TickReadings): number {
+  return Math.max(0, tickWorkMs(t) - t.attributionMs);
 }
 
 const WINDOW = 9;

@@ -56,12 +56,17 @@ export interface TickEvent {
   listeners: number | null;
   /** Wall time of the scan, owner attribution included. */
   scanMs: number | null;
-  /** The watcher's own CPU for this tick, as charged to the budget; null when not periodic (first scan, owner walk, failure). */
+  /** The watcher's own CPU for this tick, as charged to the budget; null when not periodic (first scan, hinted scan, owner walk, failure). */
   costMs: number | null;
   /** The schedule's estimate of one periodic tick's cost. */
   estimateMs: number;
-  /** Delay until the next scan on the timer (0: one was asked for during this one). */
+  /**
+   * Delay until the next scan: on the timer, or, when one was asked for during this one,
+   * 0 for rescan() and what is left of the pacing gap for a hint.
+   */
   nextMs: number;
+  /** The pacing gap between hinted scans now (ms): their median cost over their CPU budget, bounded. */
+  gapMs: number;
   /** Walks of /proc/<pid>/fd this scan made to find owners. */
   walks: number;
   /** The hints that asked for this scan (at most 16). */

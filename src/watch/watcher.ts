@@ -13,10 +13,11 @@ import { Scanner } from '../scan.js';
 import { pollTrigger } from '../triggers/poll.js';
 import { startTrigger, type StartedTrigger } from '../triggers/select.js';
 import type { Hint } from '../triggers/trigger.js';
-import { diffListeners } from './diff.js';
+import { diffListeners, diffSorted } from './diff.js';
 import { eventIterator, type EventSink } from './event-iterator.js';
+import { HintPacer } from './hint-pacing.js';
 import { policyFrom } from './options.js';
-import { Schedule } from './schedule.js';
+import { Schedule, tickWorkMs } from './schedule.js';
 import type { PortWatcherEvents, TickEvent, TickReason, WatchOptions } from './watch-types.js';
 
 export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, WatchOptions } from './watch-types.js';
@@ -28,23 +29,28 @@ function cpuMs(): number {
 }
 
 const MAX_HINTS = 16;
+/** Distinct tasks named by the hints since the last scan: the likely owners of what opened. */
+const MAX_LIKELY = 64;
 const noTrigger: StartedTrigger = { trigger: pollTrigger, stop: () => Promise.resolve(), fallback: null };
 
 export class PortWatcher extends EventEmitter<PortWatcherEvents> implements AsyncIterable<PortEvent> {
   private readonly scanner: Scanner;
   private readonly schedule: Schedule;
+  /** Under churn, hinted scans wait for a gap priced on their cost (see hint-pacing.ts). */
+  private readonly pacer = new HintPacer();
   private readonly filter: (l: Listener) => boolean;
   private readonly persistent: boolean;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort = (): void => void this.close();
   private started: StartedTrigger = noTrigger;
   private current: Listener[] | null = null;
-  private timer: { handle: NodeJS.Timeout | NodeJS.Immediate; immediate: boolean } | null = null;
+  private timer: { handle: NodeJS.Timeout | NodeJS.Immediate; immediate: boolean; dueMs: number } | null = null;
   private inFlight: Promise<void> | null = null;
   private closed = false;
   /** A scan was asked for while one was running: the next one starts as soon as it ends. */
   private pendingReason: TickReason | null = null;
   private readonly hints: Hint[] = [];
+  private readonly likely = new Set<number>();
   private closing: Promise<void> | null = null;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
@@ -139,6 +145,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private onHint(hint: Hint): void {
     if (this.closed) return;
     if (this.hints.length < MAX_HINTS) this.hints.push(hint);
+    if (hint.tid !== undefined && this.likely.size < MAX_LIKELY) this.likely.add(hint.tid);
     this.request('hint');
   }
 
@@ -150,16 +157,26 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.request('rescan'); // whatever happened since the last event
   }
 
-  /** At most one scan in flight and one pending, however many ask. */
+  /**
+   * At most one scan in flight and one pending, however many ask. A hint's scan starts at
+   * once after a quiet moment and otherwise when the pacing gap ends; rescan() does not wait.
+   */
   private request(reason: TickReason): void {
     if (this.closed) return;
     if (this.timer === null) {
-      this.pendingReason ??= reason;
+      // A 'rescan' outranks a 'hint': it must not wait for the gap.
+      if (this.pendingReason === null || reason === 'rescan') this.pendingReason = reason;
       return;
     }
-    if (this.timer.immediate) return; // already due
+    const now = performance.now();
+    const delayMs = this.delayFor(reason, now);
+    if (this.timer.dueMs <= now + delayMs + 1) return; // already due as soon (within the timers' 1 ms)
     this.disarm();
-    this.arm(0, reason);
+    this.arm(delayMs, reason);
+  }
+
+  private delayFor(reason: TickReason, nowMs: number): number {
+    return reason === 'hint' ? this.pacer.delayMs(nowMs) : 0;
   }
 
   private arm(delayMs: number, reason: TickReason): void {
@@ -169,9 +186,10 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       this.inFlight = this.tick(reason).finally(() => (this.inFlight = null));
     };
     // setImmediate, not setTimeout(0): a hint's scan should not wait for the 1 ms timer floor.
-    const handle = delayMs <= 0 ? setImmediate(run) : setTimeout(run, delayMs);
+    const immediate = delayMs <= 0;
+    const handle = immediate ? setImmediate(run) : setTimeout(run, delayMs);
     if (!this.persistent) handle.unref();
-    this.timer = { handle, immediate: delayMs <= 0 };
+    this.timer = { handle, immediate, dueMs: performance.now() + Math.max(0, delayMs) };
   }
 
   private disarm(): void {
@@ -183,21 +201,23 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
 
   private async tick(reason: TickReason): Promise<void> {
     const hints = this.hints.splice(0);
+    // The tasks kernel events named (all of them, not only the hints kept for the tick event).
+    const likely = [...this.likely];
+    this.likely.clear();
     const cpuStartMs = cpuMs();
     const wallStartMs = performance.now();
     const walksBefore = this.scanner.walks;
+    this.pacer.started(wallStartMs);
     let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs'>;
     try {
-      // The tasks a kernel event named are the likely owners of what opened.
-      const likely = hints.flatMap((h) => (h.tid === undefined ? [] : [h.tid]));
       const result = await this.scanner.scan(likely);
       if (this.closed) return;
       const listeners = result.listeners.filter(this.filter);
       const trigger = this.trigger;
       this.emit('scan', { source: result.source, trigger, reason, durationMs: result.durationMs, listeners: listeners.length });
       const first = this.current === null;
-      this.apply(listeners);
-      const costMs = this.schedule.record({
+      const changed = this.apply(listeners);
+      const readings = {
         cpuStartMs,
         cpuEndMs: cpuMs(),
         wallStartMs,
@@ -205,8 +225,12 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
         attributionMs: result.attributionMs,
         // CPU of a spawned ss is not ours to read; its wall time bounds it.
         spawned: result.source === 'ss',
-        periodic: !first && this.scanner.walks === walksBefore,
-      });
+        // Paid per change, not per tick: a hinted scan (priced by the pacer instead), and one
+        // that found changes (its events) — under churn polling must not slow down and miss.
+        periodic: !first && !changed && reason !== 'hint' && this.scanner.walks === walksBefore,
+      };
+      if (!first) this.pacer.record(tickWorkMs(readings));
+      const costMs = this.schedule.record(readings);
       outcome = { error: null, listeners: listeners.length, scanMs: result.durationMs, costMs };
     } catch (e) {
       if (this.closed) return;
@@ -217,11 +241,13 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     }
     const pending = this.pendingReason;
     this.pendingReason = null;
-    const nextMs = pending !== null ? 0 : this.schedule.nextDelayMs(this.started.trigger.safetyNetMs ?? 0);
+    const nextMs =
+      pending !== null ? this.delayFor(pending, performance.now()) : this.schedule.nextDelayMs(this.started.trigger.safetyNetMs ?? 0);
     if (!this.closed && this.listenerCount('tick') > 0) {
       const walks = this.scanner.walks - walksBefore;
       const estimateMs = this.schedule.tickCostMs();
-      this.emit('tick', { reason, trigger: this.trigger, source: this.source, ...outcome, estimateMs, nextMs, walks, hints });
+      const gapMs = this.pacer.gapMs();
+      this.emit('tick', { reason, trigger: this.trigger, source: this.source, ...outcome, estimateMs, nextMs, gapMs, walks, hints });
     }
     this.arm(nextMs, pending ?? 'timer');
   }
@@ -231,21 +257,22 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
-  /** Diffs and emits. */
-  private apply(next: Listener[]): void {
+  /** Diffs and emits; true when anything opened or closed. */
+  private apply(next: Listener[]): boolean {
     const previous = this.current;
     this.current = next;
     if (previous === null) {
       this.emit('ready', [...next]);
       this.resolveReady([...next]);
-      return;
+      return false;
     }
-    const { opened, closed } = diffListeners(previous, next);
-    if (opened.length === 0 && closed.length === 0) return;
+    const { opened, closed } = diffSorted(previous, next) ?? diffListeners(previous, next);
+    if (opened.length === 0 && closed.length === 0) return false;
     const time = new Date().toISOString();
     for (const listener of closed) this.deliver({ type: 'close', time, listener });
     for (const listener of opened) this.deliver({ type: 'open', time, listener });
     if (!this.closed) this.emit('change', { time, opened, closed });
+    return true;
   }
 
   private deliver(event: PortEvent): void {

@@ -42,6 +42,7 @@ describe('portwatch list', () => {
       'uid',
       'netns',
       'process',
+      'holders',
     ]);
     expect(Object.keys(listeners[0]?.process as object)).toEqual(['pid', 'ppid', 'name', 'command', 'uid']);
   });

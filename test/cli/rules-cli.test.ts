@@ -106,6 +106,7 @@ describe('list: the rules decide what is listed and what it is called', () => {
       'uid',
       'netns',
       'process',
+      'holders',
       'label',
     ]);
 

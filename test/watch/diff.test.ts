@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listenerKey, type Listener } from '../../src/listener.js';
-import { diffListeners, type ListenerDiff } from '../../src/watch/diff.js';
+import { compareListeners, listenerKey, type Listener } from '../../src/listener.js';
+import { diffListeners, diffSorted, type ListenerDiff } from '../../src/watch/diff.js';
 
 /** Applies a diff to a snapshot: the inverse of diffListeners, the oracle these properties check against. */
 function applyDiff(snapshot: readonly Listener[], diff: ListenerDiff): Listener[] {
@@ -56,5 +56,30 @@ describe('diffListeners', () => {
         expect(keys(state)).toEqual(keys(history.at(-1) ?? []));
       }),
     );
+  });
+});
+
+describe('diffSorted', () => {
+  it('on sorted snapshots, says what diffListeners says, in one merge walk', () => {
+    fc.assert(
+      fc.property(arbSnapshot, arbSnapshot, (a, b) => {
+        const prev = [...a].sort(compareListeners);
+        const next = [...b].sort(compareListeners);
+        const merged = diffSorted(prev, next);
+        const reference = diffListeners(prev, next);
+        expect(merged).not.toBeNull();
+        expect(keys(merged?.opened ?? [])).toEqual(keys(reference.opened));
+        expect(keys(merged?.closed ?? [])).toEqual(keys(reference.closed));
+      }),
+    );
+  });
+
+  it('a socket rebuilt with its owner is no change; unsorted or scoped input is left to diffListeners', () => {
+    const a = listener(80, 1);
+    const withOwner = { ...a, process: { pid: 1, ppid: 0, name: 'x', command: 'x', uid: 0 } };
+    expect(diffSorted([a], [withOwner])).toEqual({ opened: [], closed: [] });
+    expect(diffSorted([listener(90, 1), listener(80, 2)], [])).toBeNull();
+    expect(diffSorted([], [listener(80, 1), listener(80, 1)])).toBeNull();
+    expect(diffSorted([listener(80, 1, 'fe80::1%eth0')], [])).toBeNull();
   });
 });
