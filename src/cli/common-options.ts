@@ -1,6 +1,6 @@
 /**
- * Options shared by list, watch and wait: where to look (--netns-pid, --source), what to
- * show (--tcp, --udp, --port or ports as arguments, --pid, --process), which rules apply
+ * Options shared by list, watch and wait: where to look (--netns-pid, --source; list and
+ * watch also -A/--all-namespaces and --container), what to show (--tcp, --udp, --port or ports as arguments, --pid, --process), which rules apply
  * (--config, --no-config, --all), how tables look (--no-group, --no-trunc), and how to log
  * (--log-level).
  */
@@ -9,6 +9,7 @@ import type { Listener } from '../listener.js';
 import { PortwatchError } from '../errors.js';
 import { processExists } from '../namespaces.js';
 import { loadRules, type RuleBehaviour, type Rules } from '../rules/index.js';
+import { containerMatches } from '../engine/container-identity.js';
 import { SOURCE_CHOICES, type ScanOptions, type SourceChoice } from '../scan.js';
 import { TRIGGER_CHOICES, type TriggerChoice } from '../triggers/trigger.js';
 import { parsePid, parsePortSpec, parseRegex, portInRanges } from './parse-args.js';
@@ -148,4 +149,42 @@ export function addDisplayOptions(cmd: Command): Command {
   return cmd
     .option('--no-group', 'one row per socket: do not join the addresses one process listens on for a port into one row')
     .option('--no-trunc', 'print whole lines on a terminal: do not cut them (and the command) at its width');
+}
+
+export interface RawHostOptions {
+  /** -A / --all-namespaces */
+  allNamespaces?: boolean;
+  container?: string;
+}
+
+/** -A and --container (list, watch): every network namespace on the host. */
+export function addHostOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '-A, --all-namespaces',
+      'every network namespace on the host (containers, `ip netns`), each listener with its netns and container',
+    )
+    .option('--container <name>', 'only listeners in this container (its name, id, or an id prefix of 4+ hex digits); implies -A');
+}
+
+/**
+ * Host mode as asked: whether to read every namespace, and the container to keep (or null).
+ * Throws PortwatchError('EUSAGE') for what cannot go together with it.
+ */
+export function toHostMode(raw: RawHostOptions & RawTargetOptions): { all: boolean; container: string | null } {
+  const container = raw.container ?? null;
+  const all = raw.allNamespaces === true || container !== null;
+  if (!all) return { all, container };
+  const what = raw.allNamespaces === true ? '-A/--all-namespaces' : '--container';
+  if (container !== null && container.trim() === '') throw new PortwatchError('EUSAGE', '--container needs a name or an id');
+  if (raw.netnsPid !== undefined) {
+    throw new PortwatchError('EUSAGE', `${what} and --netns-pid cannot be combined: one reads every namespace, the other one`);
+  }
+  if (raw.source === 'ss') throw new PortwatchError('EUSAGE', `${what} reads namespaces with sockdiag or procfs, not ss`);
+  return { all, container };
+}
+
+/** Keeps the listeners of one container (`--container`), or all. */
+export function toContainerFilter(container: string | null): (l: Listener) => boolean {
+  return container === null ? () => true : (l) => containerMatches(l.container, container);
 }

@@ -9,6 +9,8 @@ import { labelEvent, withLabel, type LabelledListener, type LabelledPortEvent, t
 import { describeListener, type LabelOf } from '../text/describe.js';
 import { escapeControl } from '../text/escape.js';
 import { PortwatchError } from '../errors.js';
+import { containerLabel } from '../engine/container-identity.js';
+import type { NamespaceEvent } from '../engine/host-watch-types.js';
 import { cut, renderTable, type UserName } from './table/columns.js';
 import { groupRows } from './table/group-rows.js';
 
@@ -63,6 +65,8 @@ export interface TableOptions {
   group?: boolean;
   /** The USER column: uid → name (default: the number). */
   userName?: UserName;
+  /** A NETNS column (every namespace: `-A`). */
+  netns?: boolean;
 }
 
 /**
@@ -73,7 +77,7 @@ export interface TableOptions {
  */
 export function formatTable(listeners: readonly Listener[], style: Style, labelOf?: LabelOf, options: TableOptions = {}): string {
   const rows = groupRows(listeners, { group: options.group ?? true, labelOf });
-  return renderTable(rows, style, options.userName);
+  return renderTable(rows, style, options.userName, options.netns ?? false);
 }
 
 function clock(iso: string): string {
@@ -82,14 +86,29 @@ function clock(iso: string): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** `12:00:01.234 + tcp  127.0.0.1:3000  4242 node [label]` */
-export function formatEvent(e: PortEvent, style: Style, labelOf?: LabelOf): string {
+/** Where a listener lives, for event lines: ` netns=N container=NAME` (each when asked or known). */
+function whereText(l: Listener, netns: boolean): string {
+  const ns = netns && l.netns !== null ? ` netns=${l.netns}` : '';
+  return l.container ? `${ns} container=${escapeControl(containerLabel(l.container))}` : ns;
+}
+
+/** `12:00:01.234 + tcp  127.0.0.1:3000  4242 node [label]`; with `netns` (-A) and containers: ` netns=N container=NAME`. */
+export function formatEvent(e: PortEvent, style: Style, labelOf?: LabelOf, options: { netns?: boolean } = {}): string {
   const l = e.listener;
   const sign = e.type === 'open' ? paint(style, 'green', '+') : paint(style, 'red', '-');
   const proto = (l.family === 6 ? `${l.protocol}6` : l.protocol).padEnd(4);
   const owner = l.process ? `${l.process.pid} ${escapeControl(l.process.name)}` : '-';
   const label = labelOf?.(l) ?? null;
-  const text = `${clock(e.time)} ${sign} ${proto} ${escapeControl(endpoint(l)).padEnd(21)} ${owner}${label === null ? '' : ` [${escapeControl(label)}]`}`;
+  const where = whereText(l, options.netns ?? false);
+  const text = `${clock(e.time)} ${sign} ${proto} ${escapeControl(endpoint(l)).padEnd(21)} ${owner}${label === null ? '' : ` [${escapeControl(label)}]`}${where}`;
+  return style.color ? text : cut(text, style.width);
+}
+
+/** `12:00:01.234 + netns 4026532177 container=web`: a network namespace came or went (-A). */
+export function formatNamespaceEvent(e: NamespaceEvent, style: Style): string {
+  const sign = e.type === 'namespace-open' ? paint(style, 'green', '+') : paint(style, 'red', '-');
+  const container = e.container === null ? '' : ` container=${escapeControl(containerLabel(e.container))}`;
+  const text = `${clock(e.time)} ${sign} netns ${e.netns}${container}`;
   return style.color ? text : cut(text, style.width);
 }
 

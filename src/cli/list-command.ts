@@ -6,18 +6,23 @@ import type { Rules } from '../rules/index.js';
 import { scan, type ScanResult } from '../scan.js';
 import { describeTrigger } from '../triggers/select.js';
 import type { TriggerChoice } from '../triggers/trigger.js';
+import { scanHost, type HostListResult } from '../engine/host-scan.js';
 import {
   addDisplayOptions,
   addFilterOptions,
+  addHostOptions,
   addRulesOptions,
   addTargetOptions,
   portArguments,
   PORTS_ARGUMENT,
+  toContainerFilter,
   toFilter,
+  toHostMode,
   toRules,
   toScanOptions,
   type RawDisplayOptions,
   type RawFilterOptions,
+  type RawHostOptions,
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
@@ -30,7 +35,7 @@ import { quietLines } from './table/quiet.js';
 import { parseTemplate, renderTemplate, type Template } from './table/template.js';
 import { userNames } from './table/users.js';
 
-interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawDisplayOptions {
+interface ListOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawDisplayOptions, RawHostOptions {
   color?: string;
   json?: boolean;
   verbose?: boolean;
@@ -53,7 +58,7 @@ function outputMode(opts: ListOptions): { kind: 'json' | 'quiet' | 'table' } | {
   return { kind: 'template', template: parsed.template };
 }
 
-function print(listeners: Listener[], rules: Rules, opts: ListOptions, mode: ReturnType<typeof outputMode>): void {
+function print(listeners: Listener[], rules: Rules, opts: ListOptions, mode: ReturnType<typeof outputMode>, allNamespaces: boolean): void {
   const out = (lines: string[]): void => void process.stdout.write(lines.map((l) => `${l}\n`).join(''));
   if (mode.kind === 'json') {
     const json = listeners.map((l) => jsonListener(l, rules));
@@ -71,7 +76,7 @@ function print(listeners: Listener[], rules: Rules, opts: ListOptions, mode: Ret
   } else {
     const style = styleFor(process.stdout, process.env, parseColorChoice(opts.color));
     if (opts.trunc === false) style.width = undefined;
-    out([formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName })]);
+    out([formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName, netns: allNamespaces })]);
   }
   const hint = privilegesHint(listeners, process.geteuid?.());
   if (hint !== null) process.stderr.write(`${hint}\n`);
@@ -96,13 +101,30 @@ function describeScan(
   process.stderr.write(`portwatch: rules: ${rules.describe()}; ${hidden} listener(s) hidden\n`);
 }
 
+function describeHostScan(
+  result: HostListResult,
+  listeners: Listener[],
+  hidden: number,
+  rules: Rules,
+  trigger: TriggerChoice | undefined,
+): void {
+  const t = describeTrigger(trigger);
+  const why = t.fallback === null ? '' : ` (not tracefs: ${t.fallback})`;
+  const inContainers = result.namespaces.filter((n) => n.container !== null).length;
+  process.stderr.write(
+    `portwatch: ${listeners.length} listener(s) in ${result.namespaces.length} network namespace(s), ${inContainers} of them a container's, via ${result.source} in ${result.durationMs.toFixed(2)} ms; watch would use trigger ${t.name}${why}\n`,
+  );
+  for (const line of result.missing) process.stderr.write(`portwatch: not seen: ${line}\n`);
+  process.stderr.write(`portwatch: rules: ${rules.describe()}; ${hidden} listener(s) hidden\n`);
+}
+
 export function registerList(program: Command): void {
   const cmd = program
     .command('list')
     .alias('ls')
     .description('print the listening TCP and UDP ports now')
     .argument(...PORTS_ARGUMENT);
-  addDisplayOptions(addRulesOptions(addFilterOptions(addTargetOptions(cmd))))
+  addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)))))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print a JSON array of Listener objects, one per socket (with "label" when a config file is in use)')
     .option('-q, --quiet', 'print only the port numbers, one per line, each once, sorted (for scripts)')
@@ -110,19 +132,32 @@ export function registerList(program: Command): void {
     .option(
       '--format <template>',
       "one line per row from a Go-like template, as docker ps --format: '{{.Port}} {{.Process}}'; 'table …' adds a header and aligns cells at \\t. " +
-        'Fields: .Port .Protocol .Proto .Address .Endpoint .Pid .User .Process .Command .Label',
+        'Fields: .Port .Protocol .Proto .Address .Endpoint .Pid .User .Process .Command .Label .Netns .Container',
     )
     .option('-v, --verbose', 'also say which source was used, how long the scan took, and whether this is a container')
     .action(async (ports: string[], opts: ListOptions) => {
       createLogger(opts.logLevel);
       const scanOptions = toScanOptions(opts);
+      const host = toHostMode(opts);
       parseColorChoice(opts.color); // a bad value is a usage error before the scan
-      const filter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
+      const inContainer = toContainerFilter(host.container);
+      const portFilter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
+      const filter = (l: Listener): boolean => portFilter(l) && inContainer(l);
       const mode = outputMode(opts);
       const rules = toRules(opts);
+      if (host.all) {
+        const result = await scanHost({ source: scanOptions.source as 'auto' | 'sockdiag' | 'procfs' });
+        const listeners = result.listeners.filter((l) => filter(l) && rules.filter(l));
+        print(listeners, rules, opts, mode, true);
+        if (opts.verbose) {
+          const hidden = result.listeners.filter((l) => filter(l) && !rules.filter(l)).length;
+          describeHostScan(result, listeners, hidden, rules, scanOptions.trigger);
+        }
+        return;
+      }
       const result = await scan(scanOptions);
       const listeners = result.listeners.filter((l) => filter(l) && rules.filter(l));
-      print(listeners, rules, opts, mode);
+      print(listeners, rules, opts, mode, false);
       if (opts.verbose) {
         const hidden = result.listeners.filter((l) => filter(l) && !rules.filter(l)).length;
         describeScan(result, listeners, hidden, rules, scanOptions.netnsPid, scanOptions.trigger);

@@ -1,31 +1,38 @@
 import type { Command } from 'commander';
-import type { PortEvent } from '../listener.js';
+import type { Listener, PortEvent } from '../listener.js';
 import { PortwatchError } from '../errors.js';
-import { watch } from '../watch/watcher.js';
-import type { ChangeEvent } from '../watch/watcher.js';
+import { watch, type PortWatcher } from '../watch/watcher.js';
+import type { ChangeEvent, PortWatcherEvents } from '../watch/watcher.js';
+import type { EventEmitter } from 'node:events';
+import { watchHost } from '../engine/host-watcher.js';
+import type { NamespaceEvent } from '../engine/host-watch-types.js';
 import {
   addDisplayOptions,
   addFilterOptions,
+  addHostOptions,
   addRulesOptions,
   addTargetOptions,
   portArguments,
   PORTS_ARGUMENT,
+  toContainerFilter,
   toFilter,
+  toHostMode,
   toRules,
   toScanOptions,
   type RawDisplayOptions,
   type RawFilterOptions,
+  type RawHostOptions,
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
-import { batchLine, formatEvent, formatTable, jsonEvent, styleFor, parseColorChoice } from './format.js';
+import { batchLine, formatEvent, formatNamespaceEvent, formatTable, jsonEvent, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
 import { onOutputGone } from './output-guard.js';
 import { parseDuration } from './parse-args.js';
 import { privilegesHint } from './table/privileges-hint.js';
 import { userNames } from './table/users.js';
 
-interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawDisplayOptions {
+interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawDisplayOptions, RawHostOptions {
   color?: string;
   json?: boolean;
   batch?: boolean;
@@ -37,55 +44,80 @@ export function registerWatch(program: Command): void {
     .command('watch', { isDefault: true })
     .description('print the listening ports, then one line per port opened or closed, until Ctrl-C')
     .argument(...PORTS_ARGUMENT);
-  addDisplayOptions(addRulesOptions(addFilterOptions(addTargetOptions(cmd))))
+  addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)))))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
-    .option('--json', 'print NDJSON: one PortEvent per line')
+    .option('--json', 'print NDJSON: one PortEvent per line (with -A also namespace-open/namespace-close events)')
     .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')
     .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.3% of one core')
     .action(async (ports: string[], opts: WatchCliOptions) => {
       const log = createLogger(opts.logLevel);
       const options = toScanOptions(opts);
+      const host = toHostMode(opts);
       const color = parseColorChoice(opts.color);
-      const filter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
+      const inContainer = toContainerFilter(host.container);
+      const portFilter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
+      const filter = (l: Listener): boolean => portFilter(l) && inContainer(l);
       if (opts.batch && !opts.json) throw new PortwatchError('EUSAGE', '--batch needs --json (it prints one JSON line per change set)');
       const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       if (interval !== undefined && interval < 10)
         throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
+      if (interval !== undefined && host.all)
+        throw new PortwatchError('EUSAGE', '--interval cannot be used with -A: every namespace is looked at within a CPU budget instead');
       const style = styleFor(process.stdout, process.env, color);
       if (opts.trunc === false) style.width = undefined;
       // What is listed and what is announced pass the same filter; silent listeners are listed only.
-      const watcher = watch({
-        ...options,
-        filter: (l) => filter(l) && rules.filter(l),
-        persistent: true,
-        ...(interval !== undefined ? { interval } : {}),
-      });
+      const watchOptions = { filter: (l: Listener) => filter(l) && rules.filter(l), persistent: true };
+      const hostWatcher = host.all
+        ? watchHost({ ...watchOptions, source: options.source as 'auto' | 'sockdiag' | 'procfs', trigger: options.trigger })
+        : null;
+      const portWatcher =
+        hostWatcher === null ? watch({ ...options, ...watchOptions, ...(interval !== undefined ? { interval } : {}) }) : null;
+      // What both kinds of watcher say alike.
+      const watcher = (hostWatcher ?? portWatcher) as unknown as EventEmitter<
+        Pick<PortWatcherEvents, 'ready' | 'open' | 'close' | 'change' | 'error'>
+      > &
+        Pick<PortWatcher, 'source' | 'trigger' | 'triggerFallback' | 'close'>;
 
       const write = (text: string): void => void process.stdout.write(`${text}\n`);
       const print = (e: PortEvent): void => {
         if (!rules.announce(e.listener)) return;
-        write(opts.json ? JSON.stringify(jsonEvent(e, rules)) : formatEvent(e, style, rules.label));
+        write(opts.json ? JSON.stringify(jsonEvent(e, rules)) : formatEvent(e, style, rules.label, { netns: host.all }));
+      };
+      // With --container, only that container's namespaces come and go in the output.
+      const printNamespace = (e: NamespaceEvent): void => {
+        if (host.container !== null && !inContainer({ container: e.container } as Listener)) return;
+        write(opts.json ? JSON.stringify(e) : formatNamespaceEvent(e, style));
       };
       const printBatch = (c: ChangeEvent): void => {
         const line = batchLine(c, rules);
         if (line !== null) write(line);
       };
       watcher.on('ready', (listeners) => {
-        if (!opts.json) write(formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName: userNames() }));
+        if (!opts.json) {
+          write(formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName: userNames(), netns: host.all }));
+        }
         const config = rules.file === null ? '' : ` (rules: ${rules.file})`;
         process.stderr.write(
           `portwatch: watching ${listeners.length} listener(s) via ${watcher.source}, trigger ${watcher.trigger}${config}; Ctrl-C to stop\n`,
         );
         const hint = opts.json ? null : privilegesHint(listeners, process.geteuid?.());
         if (hint !== null) process.stderr.write(`${hint}\n`);
+        for (const line of hostWatcher?.missing() ?? []) process.stderr.write(`portwatch: not seen: ${line}\n`);
       });
       if (watcher.triggerFallback !== null) log.info(`trigger: polling (not tracefs: ${watcher.triggerFallback})`);
-      if (log.isLevelEnabled('debug')) watcher.on('tick', (tick) => log.debug(tick, 'scan'));
+      if (log.isLevelEnabled('debug')) portWatcher?.on('tick', (tick) => log.debug(tick, 'scan'));
       if (opts.batch) watcher.on('change', printBatch);
       else {
         watcher.on('close', print);
         watcher.on('open', print);
+      }
+      if (hostWatcher !== null && !opts.batch) {
+        hostWatcher.on('namespace-open', printNamespace);
+        hostWatcher.on('namespace-close', printNamespace);
+        // A container named after its listener was announced (the engine answered late): JSON readers get the better listener.
+        if (opts.json)
+          hostWatcher.on('update', (e) => rules.announce(e.listener) && write(JSON.stringify(jsonEvent(e as unknown as PortEvent, rules))));
       }
       let gone: PortwatchError | null = null;
       await new Promise<void>((resolve) => {

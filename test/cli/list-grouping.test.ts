@@ -161,7 +161,7 @@ describe('output for scripts', () => {
     const bad = await runCli(['list', '--format', '{{.Host}}']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
-      "portwatch: invalid --format: unknown field '{{.Host}}' (fields: {{.Port}} {{.Protocol}} {{.Proto}} {{.Address}} {{.Endpoint}} {{.Pid}} {{.User}} {{.Process}} {{.Command}} {{.Label}})\n",
+      "portwatch: invalid --format: unknown field '{{.Host}}' (fields: {{.Port}} {{.Protocol}} {{.Proto}} {{.Address}} {{.Endpoint}} {{.Pid}} {{.User}} {{.Process}} {{.Command}} {{.Label}} {{.Netns}} {{.Container}})\n",
     );
   });
 });

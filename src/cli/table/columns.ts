@@ -1,9 +1,10 @@
 /**
  * What each row says, field by field, and the fixed-width table:
- * PROTO ADDRESS:PORT PID USER PROCESS [LABEL] COMMAND. Every cell another process chose
+ * [NETNS] [CONTAINER] PROTO ADDRESS:PORT PID USER PROCESS [LABEL] COMMAND. Every cell another process chose
  * (names, command lines, labels from a config) goes through escapeControl, so a row stays
  * one line. Pure apart from the uid → name function it is given.
  */
+import { containerLabel } from '../../engine/container-identity.js';
 import { escapeControl } from '../../text/escape.js';
 import { lead, rowAddresses, rowEndpoint, rowProto, type Row } from './group-rows.js';
 
@@ -29,6 +30,10 @@ export interface RowFields {
   /** Empty when the owner is unknown. */
   Command: string;
   Label: string;
+  /** The network namespace's inode; `-` when unknown. */
+  Netns: string;
+  /** The container's name, else its short id; `-` on the host or when unknown. */
+  Container: string;
 }
 
 export function rowFields(row: Row, userName: UserName = numericUser): RowFields {
@@ -45,6 +50,8 @@ export function rowFields(row: Row, userName: UserName = numericUser): RowFields
     Process: p ? escapeControl(p.name) : '-',
     Command: p ? escapeControl(p.command) : '',
     Label: row.label === null ? '-' : escapeControl(row.label),
+    Netns: l.netns ?? '-',
+    Container: l.container ? escapeControl(containerLabel(l.container)) : '-',
   };
 }
 
@@ -72,14 +79,20 @@ export function alignColumns(lines: readonly (readonly string[])[]): string[] {
   );
 }
 
-/** The table; the LABEL column appears when at least one row has a label. */
-export function renderTable(rows: readonly Row[], style: TableStyle, userName: UserName = numericUser): string {
+/**
+ * The table; the LABEL column appears when at least one row has a label, CONTAINER when at
+ * least one listener is in a container, NETNS when asked (every namespace: `-A`).
+ */
+export function renderTable(rows: readonly Row[], style: TableStyle, userName: UserName = numericUser, netns = false): string {
   const withLabels = rows.some((r) => r.label !== null);
+  const withContainers = rows.some((r) => r.listeners.some((l) => l.container));
   const cells = rows.map((row) => {
     const f = rowFields(row, userName);
-    return [f.Proto, f.Endpoint, f.Pid, f.User, f.Process, ...(withLabels ? [f.Label] : []), f.Command];
+    const where = [...(netns ? [f.Netns] : []), ...(withContainers ? [f.Container] : [])];
+    return [...where, f.Proto, f.Endpoint, f.Pid, f.User, f.Process, ...(withLabels ? [f.Label] : []), f.Command];
   });
-  const header = ['PROTO', 'ADDRESS:PORT', 'PID', 'USER', 'PROCESS', ...(withLabels ? ['LABEL'] : []), 'COMMAND'];
+  const where = [...(netns ? ['NETNS'] : []), ...(withContainers ? ['CONTAINER'] : [])];
+  const header = [...where, 'PROTO', 'ADDRESS:PORT', 'PID', 'USER', 'PROCESS', ...(withLabels ? ['LABEL'] : []), 'COMMAND'];
   const [head = '', ...body] = alignColumns([header, ...cells]).map((line) => cut(line, style.width));
   return [style.color ? `\u001b[1m${head}\u001b[0m` : head, ...body].join('\n');
 }

@@ -11,7 +11,20 @@
  */
 import { alignColumns } from './columns.js';
 
-export const TEMPLATE_FIELDS = ['Port', 'Protocol', 'Proto', 'Address', 'Endpoint', 'Pid', 'User', 'Process', 'Command', 'Label'] as const;
+export const TEMPLATE_FIELDS = [
+  'Port',
+  'Protocol',
+  'Proto',
+  'Address',
+  'Endpoint',
+  'Pid',
+  'User',
+  'Process',
+  'Command',
+  'Label',
+  'Netns',
+  'Container',
+] as const;
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 
 export type TemplatePart = { text: string } | { field: TemplateField };

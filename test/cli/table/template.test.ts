@@ -16,6 +16,8 @@ const row = (port: string, process: string): Record<TemplateField, string> => ({
   Endpoint: `127.0.0.1,[::1]:${port}`,
   Pid: '42',
   User: 'dev',
+  Netns: '4026531840',
+  Container: '-',
   Process: process,
   Command: `${process} --port ${port}`,
   Label: '-',

@@ -1,0 +1,297 @@
+/**
+ * HostWatcher: every network namespace on the machine, watched by one process. Emits what a
+ * PortWatcher emits (`ready`, `open`, `close`, `change`, `scan`, `error`; `whenReady()`,
+ * `snapshot()`, `rescan()`, `close()`), so consumers of one can take the other, plus
+ * `namespace-open` / `namespace-close` and `update` (a listener's container named late).
+ *
+ * When to look, and where:
+ * - tracefs (root): an event names the task that called listen()/bind(); its namespace
+ *   (readlink /proc/<tid>/ns/net) is read at once (paced like PortWatcher's hinted scans).
+ *   A close whose task is gone is looked for in the namespaces that had that port; anything
+ *   else unplaceable (and lost events) probes every namespace.
+ * - polling, and under tracefs as the safety net (UDP closes make no event): a sweep within
+ *   a CPU budget (host-sweep.ts): cheap probes of each namespace's socket counts, hot
+ *   namespaces first, a read where they changed, and a read of each now and then.
+ * - namespaces themselves are looked for every `refreshMs` (only new pids are read; nothing
+ *   at all while /proc/loadavg says no task came or went), within a budget of their own
+ *   (refreshDue), and at once when the container engine says a container started.
+ */
+import { EventEmitter } from 'node:events';
+import { PortwatchError } from '../errors.js';
+import type { Listener } from '../listener.js';
+import { pollTrigger } from '../triggers/poll.js';
+import { startTrigger, type StartedTrigger } from '../triggers/select.js';
+import type { Hint } from '../triggers/trigger.js';
+import { HintPacer } from '../watch/hint-pacing.js';
+import { HintQueue } from './host-hints.js';
+import { HostScanner } from './host-scanner.js';
+import { makeLooks, pacing, refreshDue, Sweep, type Look, type Pace } from './host-sweep.js';
+import type { HostWatcherEvents, HostWatchOptions } from './host-watch-types.js';
+import { Emitter } from './host-emitter.js';
+
+export type { HostWatcherEvents, HostWatchOptions, NamespaceEvent, UpdateEvent } from './host-watch-types.js';
+
+const cpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+type Reason = 'first' | 'timer' | 'hint' | 'rescan';
+
+export class HostWatcher extends EventEmitter<HostWatcherEvents> {
+  private readonly scanner: HostScanner;
+  private readonly sweep: Sweep;
+  private readonly pacer = new HintPacer();
+  private readonly out: Emitter;
+  private started: StartedTrigger;
+  private pace: Pace;
+  private readonly persistent: boolean;
+  private readonly abort = new AbortController();
+  private readonly onAbort = (): void => void this.close();
+  private lastRefreshMs = Number.NEGATIVE_INFINITY;
+  private refreshSoon = false;
+  /** What the last refresh cost (wall ms: it is synchronous). */
+  private refreshCostMs = 0;
+  private probeAll = false;
+  private readonly hints = new HintQueue();
+  private readonly opening = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private hintTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private running: Promise<void> | null = null;
+  private again: Reason | null = null;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  /** Throws PortwatchError for a source or trigger that cannot work here. */
+  constructor(private readonly options: HostWatchOptions = {}) {
+    super();
+    const userContainers = options.containers;
+    const containers =
+      userContainers === false ? false : { ...(typeof userContainers === 'object' ? userContainers : {}), changed: () => this.renamed() };
+    this.scanner = new HostScanner({ ...options, containers });
+    this.out = new Emitter(this, options.filter ?? (() => true));
+    try {
+      this.started = startTrigger(options.trigger, { hint: (h) => this.onHint(h), failed: (e) => this.onTriggerFailed(e) });
+    } catch (e) {
+      this.scanner.close();
+      throw e;
+    }
+    this.pace = pacing(this.started.trigger.safetyNetMs !== null, options);
+    this.sweep = new Sweep(this.pace);
+    this.persistent = options.persistent ?? false;
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (options.signal?.aborted) queueMicrotask(() => void this.close());
+    else this.run('first');
+    const index = this.scanner.containerIndex;
+    if (index !== null) void index.watchEvents(this.abort.signal, () => this.request('rescan', true)).catch(() => {});
+  }
+
+  get source(): string {
+    return this.scanner.source;
+  }
+
+  get trigger(): string {
+    return this.started.trigger.name;
+  }
+
+  get triggerFallback(): string | null {
+    return this.started.fallback;
+  }
+
+  whenReady(): Promise<Listener[]> {
+    return this.out.ready;
+  }
+
+  /** Listeners in every namespace as of the last looks (filtered), our own namespace first. */
+  snapshot(): Listener[] {
+    return this.out.current();
+  }
+
+  /** The namespaces held now. */
+  namespaces(): ReturnType<HostScanner['namespaces']> {
+    return this.scanner.namespaces();
+  }
+
+  /** What could not be seen (without root: other users' namespaces), in sentences. */
+  missing(): string[] {
+    return this.scanner.missing();
+  }
+
+  /** Looks for new namespaces and probes every one as soon as possible. */
+  rescan(): void {
+    this.request('rescan', true);
+  }
+
+  /** Stops watching; idempotent; no event after it resolves. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.abort.abort();
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.timer) clearTimeout(this.timer);
+    if (this.hintTimer) clearTimeout(this.hintTimer as NodeJS.Timeout);
+    this.out.closed();
+    this.closing = Promise.all([this.running, this.started.stop()]).then(() => this.scanner.close());
+    return this.closing;
+  }
+
+  /** O(1) per event (see host-hints.ts); the step that follows is paced like PortWatcher's hinted scans. */
+  private onHint(hint: Hint): void {
+    if (this.closed) return;
+    this.hints.push(hint);
+    if (this.hintTimer !== null) return;
+    const run = (): void => {
+      this.hintTimer = null;
+      this.run('hint');
+    };
+    const delay = this.pacer.delayMs(performance.now());
+    this.hintTimer = delay <= 0 ? setImmediate(run) : setTimeout(run, delay);
+    if (!this.persistent) this.hintTimer.unref();
+  }
+
+  private onTriggerFailed(error: Error): void {
+    if (this.closed) return;
+    const name = this.trigger;
+    this.started = { trigger: pollTrigger, stop: () => Promise.resolve(), fallback: `${name} stopped: ${error.message}` };
+    this.pace = pacing(false, this.options);
+    this.sweep.setPolicy(this.pace);
+    this.out.error(new PortwatchError('ESCAN', `trigger '${name}' stopped, polling instead: ${error.message}`, { cause: error }));
+    this.request('rescan', true);
+  }
+
+  private renamed(): void {
+    if (!this.closed && this.out.isReady) this.out.updates(this.scanner.renameContainers());
+  }
+
+  private request(reason: Reason, refresh: boolean): void {
+    if (refresh) this.refreshSoon = true;
+    this.probeAll = true;
+    this.run(reason);
+  }
+
+  /** One step at a time; a request during a step runs one more right after. */
+  private run(reason: Reason): void {
+    if (this.closed) return;
+    if (this.running !== null) {
+      if (this.again !== 'first') this.again = reason === 'timer' && this.again !== null ? this.again : reason;
+      return;
+    }
+    this.running = this.step(reason)
+      .catch((e: unknown) => this.out.error(e instanceof Error ? e : new Error(String(e))))
+      .finally(() => {
+        this.running = null;
+        const again = this.again;
+        this.again = null;
+        if (again !== null) this.run(again);
+        else this.arm();
+      });
+  }
+
+  private arm(): void {
+    if (this.closed || this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.run('timer');
+    }, this.pace.tickMs);
+    if (!this.persistent) this.timer.unref();
+  }
+
+  private async step(reason: Reason): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const wall = performance.now();
+    const cpu = cpuMs();
+    const time = new Date().toISOString();
+    // Until the first look succeeded, every step is that first look (a failure retries on the next tick).
+    if (!this.out.isReady) return this.first(time);
+    if (reason === 'hint') this.pacer.started(wall);
+    const placed = this.hints.place(this.scanner);
+    const toRead = placed.read;
+    const likely = placed.likely;
+    for (const netns of placed.opened) this.opening.add(netns);
+    if (placed.everywhere) this.probeAll = true;
+    if (this.refreshSoon || refreshDue(this.pace, this.lastRefreshMs, this.refreshCostMs, wall)) this.refresh(time, wall, toRead);
+    const refreshedMs = performance.now() - wall;
+    let looks: Look[] = [];
+    if (this.probeAll) looks = this.scanner.netnsList().map((netns) => ({ netns, kind: 'probe' }));
+    else if (reason === 'timer') {
+      this.sweep.accrue(wall);
+      looks = this.sweep.plan(wall, (n) => this.scanner.hasProbe(n));
+    }
+    this.probeAll = false;
+    // Probes are priced on wall time: CPU time is accounted in ticks on many kernels.
+    const probeStarted = performance.now();
+    const probed = makeLooks(looks, this.sweep, (n) => this.scanner.probe(n), toRead);
+    const probeMs = performance.now() - probeStarted;
+    const attributionMs = toRead.size > 0 ? await this.read(toRead, likely, time, reason) : 0;
+    if (this.closed) return;
+    const costMs = Math.max(0, Math.min(performance.now() - wall, cpuMs() - cpu));
+    if (reason === 'timer') {
+      // Owner walks are paid once per new listener, not per sweep (as PortWatcher prices its ticks).
+      this.sweep.spend(costMs - attributionMs - refreshedMs);
+      if (probed > 0) this.sweep.probeCost.record(probeMs / probed);
+    } else if (reason === 'hint') this.pacer.record(costMs);
+    this.out.flush(time);
+  }
+
+  private async first(time: string): Promise<void> {
+    this.refresh(time, performance.now(), new Set(), true);
+    const result = await this.scanner.scan('all');
+    if (this.closed) return;
+    this.out.first(this.scanner.listeners());
+    this.emitScan('first', result.durationMs);
+    for (const netns of result.failed) this.out.failed(netns, this.scanner.namespace(netns)?.problem ?? null);
+  }
+
+  /** Looks for namespaces; closes the gone ones (their listeners first), holds the new ones and reads them. */
+  private refresh(time: string, nowMs: number, toRead: Set<string>, initial = false): void {
+    this.refreshSoon = false;
+    this.lastRefreshMs = nowMs;
+    const r = this.scanner.refresh();
+    this.refreshCostMs = performance.now() - nowMs;
+    for (const { namespace, listeners } of r.closed) this.out.namespaceClosed(time, namespace, listeners);
+    for (const netns of r.opened) {
+      if (!initial) this.opening.add(netns);
+      toRead.add(netns);
+    }
+    // A process that just started there: read it (a restarted server's new listener can leave the
+    // probe's counts as they were), and probe it first for a while (it may listen soon).
+    for (const netns of r.touched) {
+      this.sweep.heat(netns, nowMs);
+      if (!initial && this.sweep.mayRead(netns, nowMs)) toRead.add(netns);
+    }
+    if (r.opened.length > 0 || r.closed.length > 0 || initial) this.sweep.setNamespaces(this.scanner.netnsList(), nowMs);
+  }
+
+  /** Reads the namespaces and tells what changed; returns the time spent finding owners. */
+  private async read(toRead: Set<string>, likely: number[], time: string, reason: Reason): Promise<number> {
+    const result = await this.scanner.scan(toRead, likely);
+    if (this.closed) return result.attributionMs;
+    const now = performance.now();
+    for (const netns of this.opening) {
+      if (!toRead.has(netns)) continue;
+      this.opening.delete(netns);
+      const info = this.scanner.namespace(netns);
+      if (info !== null) this.out.namespaceOpened(time, info);
+    }
+    const changed = this.out.diff(time, result.scanned);
+    for (const { netns, readMs } of result.scanned) this.sweep.wasRead(netns, now, readMs);
+    for (const netns of changed) this.sweep.heat(netns, now);
+    if (reason === 'timer' && result.scanned.length > 0) {
+      this.sweep.readCost.record((result.durationMs - result.attributionMs) / result.scanned.length);
+    }
+    for (const netns of result.failed) this.out.failed(netns, this.scanner.namespace(netns)?.problem ?? null);
+    this.emitScan(reason, result.durationMs);
+    return result.attributionMs;
+  }
+
+  private emitScan(reason: Reason, durationMs: number): void {
+    if (this.closed || this.listenerCount('scan') === 0) return;
+    this.emit('scan', { source: this.source, trigger: this.trigger, reason, durationMs, listeners: this.out.count() });
+  }
+}
+
+/** Starts watching every network namespace on the host. Throws PortwatchError for a bad source or trigger. */
+export function watchHost(options: HostWatchOptions = {}): HostWatcher {
+  return new HostWatcher(options);
+}
