@@ -7,8 +7,13 @@ import { PortwatchError } from '../errors.js';
 import { parseByteSize } from '../serve/byte-size.js';
 import { DEFAULT_EVENTS_FILE_MAX_BYTES } from '../serve/events-file.js';
 import { parseListenAddress } from '../serve/listen-address.js';
+import type { Listener } from '../listener.js';
 import {
   addFilterOptions,
+  addHostOptions,
+  toContainerFilter,
+  toHostMode,
+  type RawHostOptions,
   addRulesOptions,
   addTargetOptions,
   toFilter,
@@ -24,7 +29,7 @@ import { resolveToken } from './token.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',')];
 
-interface ServeCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions {
+interface ServeCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawHostOptions {
   listen: string;
   token?: string;
   tokenFile?: string;
@@ -49,7 +54,7 @@ export function registerServe(program: Command): void {
   const cmd = program
     .command('serve')
     .description('serve a live page of the listening ports, an HTTP API, a proxy to them (p<PORT>.localhost) and Prometheus metrics');
-  addRulesOptions(addFilterOptions(addTargetOptions(cmd)))
+  addHostOptions(addRulesOptions(addFilterOptions(addTargetOptions(cmd))))
     .option('--listen <address>', 'where to listen: HOST:PORT, [IPv6]:PORT or PORT (0 = any free port)', '127.0.0.1:4040')
     .option('--token <token>', 'require this token on every request (Authorization: Bearer, or the cookie set by opening /?token=…)')
     .option('--token-file <file>', 'read the token from FILE (or set PORTWATCH_TOKEN)')
@@ -63,8 +68,11 @@ export function registerServe(program: Command): void {
     .option('--no-proxy', 'turn off the proxy (p<PORT>.localhost and /proxy/<PORT>/)')
     .action(async (opts: ServeCliOptions) => {
       const log = createLogger(opts.logLevel);
+      const host = toHostMode(opts);
       const scanOptions = toScanOptions(opts);
-      const filter = toFilter(opts);
+      const inContainer = toContainerFilter(host.container);
+      const portFilter = toFilter(opts);
+      const filter = (l: Listener): boolean => portFilter(l) && inContainer(l);
       const rules = toRules(opts);
       const listen = parseListenAddress(opts.listen);
       const token = resolveToken(opts);
@@ -82,6 +90,7 @@ export function registerServe(program: Command): void {
         token,
         allowHosts: opts.allowHost,
         watchOptions: { ...scanOptions, ...(interval !== undefined ? { interval } : {}) },
+        allNamespaces: host.all,
         // The same rules as list and watch: ignored listeners are not shown, silent ones not announced.
         filter: (l) => filter(l) && rules.filter(l),
         label: rules.label,

@@ -6,7 +6,21 @@
 import { hostname as osHostname } from 'node:os';
 import type { PortwatchError } from '../errors.js';
 import { listenerKey, type Listener, type PortEvent } from '../listener.js';
-import { watch, type PortWatcher } from '../watch/watcher.js';
+import { watchHost } from '../engine/host-watcher.js';
+import type { ScanEvent } from '../watch/watch-types.js';
+import { watch } from '../watch/watcher.js';
+
+/** What serve needs of its watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
+export interface ServeWatcher {
+  readonly source: string;
+  readonly trigger: string;
+  readonly triggerFallback: string | null;
+  close(): Promise<void>;
+  on(event: 'ready', listener: (listeners: Listener[]) => void): unknown;
+  on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
+  on(event: 'scan', listener: (scan: ScanEvent) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
 import { eventMessage, silentMessage, updateMessage, type ApiContext, type HealthReport, type LoggedEvent } from './api.js';
 import { EventLog } from './event-log.js';
 import { EventsFile, DEFAULT_EVENTS_FILE_MAX_BYTES } from './events-file.js';
@@ -39,7 +53,7 @@ export class LiveState {
   private readonly probes: ProbeQueue;
   private readonly probeSettings: Required<ProbeSettings> | null;
   private readonly startedAt = new Date();
-  private watcherInstance: PortWatcher | null = null;
+  private watcherInstance: ServeWatcher | null = null;
   private eventsFile: EventsFile | null = null;
   private isReady = false;
   private readyWaiters: (() => void)[] = [];
@@ -83,7 +97,7 @@ export class LiveState {
     };
   }
 
-  get watcher(): PortWatcher | null {
+  get watcher(): ServeWatcher | null {
     return this.watcherInstance;
   }
 
@@ -98,10 +112,15 @@ export class LiveState {
 
   start(): void {
     const userFilter = this.options.filter;
-    const watcher = watch({
-      ...this.options.watchOptions,
-      filter: (l) => !this.hooks.isOwn(l) && (userFilter ? userFilter(l) : true),
-    });
+    const filter = (l: Listener): boolean => !this.hooks.isOwn(l) && (userFilter ? userFilter(l) : true);
+    const w = this.options.watchOptions ?? {};
+    const watcher: ServeWatcher = this.options.allNamespaces
+      ? watchHost({
+          ...(w.source === 'sockdiag' || w.source === 'procfs' || w.source === 'auto' ? { source: w.source } : {}),
+          ...(w.trigger === undefined ? {} : { trigger: w.trigger }),
+          filter,
+        })
+      : watch({ ...w, filter });
     this.watcherInstance = watcher;
     watcher.on('ready', (initial) => {
       this.table.reset(initial, new Date().toISOString());

@@ -29,6 +29,11 @@ export interface ServeServerOptions {
   allowHosts?: readonly string[];
   /** How to watch: source, netnsPid, interval… (the filter goes in `filter`). */
   watchOptions?: Omit<WatchOptions, 'filter' | 'signal' | 'persistent'>;
+  /**
+   * Host mode: every network namespace on the machine (watchOptions' source and trigger
+   * apply; netnsPid and interval do not). Listeners carry their netns and container.
+   */
+  allNamespaces?: boolean;
   /** Only these listeners are listed, announced and proxied to. */
   filter?: (l: Listener) => boolean;
   /** A label for each listener (e.g. from a rules file), shown as `label` in the JSON. */

@@ -11,7 +11,6 @@ import type { Duplex } from 'node:stream';
 import { PortwatchError } from '../errors.js';
 import type { Listener } from '../listener.js';
 import { netnsOf } from '../namespaces.js';
-import type { PortWatcher } from '../watch/watcher.js';
 import { handleEvents, handleHealth, handleListeners, handleMetrics } from './api.js';
 import { authorize, type AuthContext, type AuthRequest } from './auth.js';
 import { checkExposure, defaultMaxConnections, resolveListenHost } from './bind-address.js';
@@ -24,6 +23,7 @@ import { createProxyAgents, forwardRequest, forwardUpgrade, type ProxyAgents } f
 import { resolveProxyTarget, type ProxyContext } from './proxy-target.js';
 import { PAGE_CSP, SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
 import { TunnelEndpoint, tunnelPort } from './tunnel.js';
+import type { ServeWatcher } from './live-state.js';
 import { openLocation, proxyPathRoute } from './routing.js';
 import { AUTH_PATH, createTicket, normalizeAllowedHost, parseHostHeader } from './security.js';
 import type { ServeAddress, ServeLogger, ServeServerOptions } from './serve-options.js';
@@ -96,7 +96,7 @@ export class ServeServer {
   }
 
   /** The watcher (after listen()). */
-  get watcher(): PortWatcher {
+  get watcher(): ServeWatcher {
     const w = this.state.watcher;
     if (!w) throw new Error('the server is not listening yet');
     return w;
