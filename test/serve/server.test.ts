@@ -55,6 +55,7 @@ describe('GET /api/listeners', () => {
       'uid',
       'netns',
       'process',
+      'holders',
       'since',
       'seenAtStart',
       'http',
