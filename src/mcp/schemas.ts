@@ -27,8 +27,29 @@ const listenerFields = () => ({
   inode: z.number().int(),
   uid: z.number().int(),
   netns: z.string().nullable(),
-  process: processSchema().nullable().describe('the owning process; null when it cannot be known (never guessed)'),
-  label: z.string().nullable().describe('the name the config (portwatch.json / devcontainer.json) gives this port'),
+  process: processSchema()
+    .nullable()
+    .describe('the owning process (of a pre-forked server: the master); null when it cannot be known (never guessed)'),
+  holders: z
+    .array(z.object({ pid: z.number().int(), name: z.string() }))
+    .optional()
+    .describe('every process holding the socket (a master and its workers), owner included; [] when unknown'),
+  container: z
+    .object({
+      id: z.string(),
+      name: z.string().nullable(),
+      runtime: z.string(),
+      image: z.string().nullable(),
+      pod: z.string().nullable(),
+      namespace: z.string().nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe('the container the socket lives in (host mode), or null'),
+  label: z
+    .string()
+    .nullable()
+    .describe('what the port is called: by the config (portwatch.json / devcontainer.json), else a default name for well-known servers'),
 });
 
 export const listenerSchema = () => z.object(listenerFields());
