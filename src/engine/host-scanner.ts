@@ -237,14 +237,10 @@ export class HostScanner {
   }
 
   private hold(netns: string): Space {
-    let space: Space;
-    const members = this.inventory.membersOf(netns);
     const context = { addon: this.addon, enter: this.enter, ownNetns: this.ownNetns, procRoot: this.procRoot };
-    try {
-      space = new Space(netns, NamespaceHandle.open(netns, this.inventory.pathsOf(netns), context, members));
-    } catch (e) {
-      space = new Space(netns, null, (e as Error).message);
-    }
+    const open = (): NamespaceHandle =>
+      NamespaceHandle.open(netns, this.inventory.pathsOf(netns), context, this.inventory.membersOf(netns));
+    const space = new Space(netns, open);
     this.spaces.set(netns, space);
     return space;
   }

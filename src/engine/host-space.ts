@@ -2,6 +2,11 @@
  * One network namespace as the host scanner keeps it: its handle, its listeners (stable
  * objects: a socket that stays is the same Listener scan after scan, so a quiet namespace
  * diffs in one pass), the socket inodes it held at the last read, and what went wrong.
+ *
+ * A namespace that could not be held is tried again at each read: the task a kernel event
+ * named (say `ip link set lo up` in a namespace just made) can exit between the readlink that
+ * named its namespace and the open that would hold it, while the namespace lives on in the
+ * process that made it.
  */
 import type { CgroupContainer } from '../containers/cgroup-container.js';
 import type { Listener, ListenerContainer } from '../listener.js';
@@ -29,12 +34,25 @@ export class Space {
   private readonly stable = new StableListeners();
   private readonly decorated = new WeakMap<Listener, Listener>();
 
+  private held: NamespaceHandle | null;
+  private closed = false;
+
+  /** `open` holds the namespace (it throws when it cannot); tried now and, until it works, at each read. */
   constructor(
     readonly netns: string,
-    readonly handle: NamespaceHandle | null,
-    problem: string | null = null,
+    private readonly open: () => NamespaceHandle,
   ) {
-    this.problem = problem;
+    try {
+      this.held = open();
+      this.problem = null;
+    } catch (e) {
+      this.held = null;
+      this.problem = (e as Error).message;
+    }
+  }
+
+  get handle(): NamespaceHandle | null {
+    return this.held;
   }
 
   get source(): HandleSource | null {
@@ -44,11 +62,19 @@ export class Space {
   /** The rows now, or null (and `problem` set) when the namespace could not be read. */
   read(members: readonly number[], nowMs: number): RawSocket[] | null {
     this.readAtMs = nowMs;
-    if (this.handle === null) return null;
+    if (this.held === null) {
+      if (this.closed) return null;
+      try {
+        this.held = this.open();
+      } catch (e) {
+        this.problem = (e as Error).message;
+        return null;
+      }
+    }
     // Probed before the read: a change between the two shows at the next probe, never hides.
-    this.handle.probe();
+    this.held.probe();
     try {
-      const rows = this.handle.read(members);
+      const rows = this.held.read(members);
       this.problem = null;
       return rows;
     } catch (e) {
@@ -59,7 +85,7 @@ export class Space {
 
   /** Did the socket counts change since the last probe or read? null: no probe, only a read can tell. */
   probe(): boolean | null {
-    return this.handle?.probe() ?? null;
+    return this.held?.probe() ?? null;
   }
 
   /**
@@ -122,6 +148,8 @@ export class Space {
   }
 
   close(): void {
-    this.handle?.close();
+    this.closed = true;
+    this.held?.close();
+    this.held = null;
   }
 }
