@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  */
 const FEATURES = ['serve', 'mcp', 'run', 'rules', 'forward'];
 const ENGINE = ['scan', 'watch', 'wait', 'triggers', 'engine'];
-const SOURCES = ['sources', 'owners', 'containers'];
+const SOURCES = ['sources', 'owners', 'containers', 'proc'];
 function layerRule(files, above) {
   return {
     files,
@@ -56,7 +56,7 @@ export default tseslint.config(
     },
   },
   layerRule(['src/parse/**/*.ts'], ['cli', ...FEATURES, ...ENGINE, ...SOURCES]),
-  layerRule(['src/sources/**/*.ts', 'src/owners/**/*.ts', 'src/containers/**/*.ts'], ['cli', ...FEATURES, ...ENGINE]),
+  layerRule(['src/sources/**/*.ts', 'src/owners/**/*.ts', 'src/containers/**/*.ts', 'src/proc/**/*.ts'], ['cli', ...FEATURES, ...ENGINE]),
   layerRule(['src/watch/**/*.ts', 'src/triggers/**/*.ts', 'src/engine/**/*.ts', 'src/scan.ts', 'src/wait.ts'], ['cli', ...FEATURES]),
   layerRule(['src/serve/**/*.ts', 'src/mcp/**/*.ts', 'src/run/**/*.ts', 'src/rules/**/*.ts', 'src/forward/**/*.ts'], ['cli']),
   layerRule(

@@ -1,17 +1,12 @@
 /**
  * Where portwatch runs: inside a container or not, and which network namespace it reads.
  */
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { procFs, realProc } from './proc/proc-fs.js';
 
 /** Inode of the network namespace of `pid` (default: ourselves) as a decimal string, or null. */
 export function netnsOf(pid?: number, procRoot = '/proc'): string | null {
-  try {
-    const link = readlinkSync(`${procRoot}/${pid ?? 'self'}/ns/net`);
-    const m = /^net:\[(\d+)\]$/.exec(link);
-    return m?.[1] ?? null;
-  } catch {
-    return null;
-  }
+  return (procRoot === realProc.root ? realProc : procFs(procRoot)).netns(pid ?? 'self');
 }
 
 /** Does a process with this pid exist (as far as /proc shows us)? */

@@ -1,36 +1,11 @@
 /**
- * What the rules and `run` read about processes: parent, start time and environment, from
- * /proc with bounded reads. Gone or unreadable processes give null, silently. The parsers
- * are pure; the reader is an interface so ancestry logic can be tested on a literal table.
+ * What the rules and `run` read about processes: parent, start time and environment, through
+ * the /proc seam (proc/proc-fs.ts), so ancestry logic is tested on a literal table.
  */
-import { readBounded } from '../owners/read-bounded.js';
-import { parseStatPpid } from '../parse/proc-pid.js';
+import { realProc, type ProcFs } from '../proc/proc-fs.js';
 
-/** /proc/<pid>/environ is read up to this many bytes: variables beyond are not seen. */
-export const ENVIRON_MAX_BYTES = 256 * 1024;
-
-export interface ProcStat {
-  ppid: number;
-  /** Start time in clock ticks since boot: with the pid, it names one process for good. */
-  startTime: string;
-}
-
-export interface ProcReader {
-  stat(pid: number): ProcStat | null;
-  environ(pid: number): Buffer | null;
-}
-
-/** ppid and start time from /proc/<pid>/stat; fields are counted after the last `)`. */
-export function parseStat(text: string): ProcStat | null {
-  const ppid = parseStatPpid(text);
-  if (ppid === null) return null;
-  const fields = text
-    .slice(text.lastIndexOf(')') + 1)
-    .trim()
-    .split(/\s+/);
-  const startTime = fields[19]; // field 22 of stat(5); fields[0] is field 3 (state)
-  return startTime !== undefined && /^\d+$/.test(startTime) ? { ppid, startTime } : null;
-}
+/** The part of the /proc seam the ignore marker and `run`'s process tree use. */
+export type ProcReader = Pick<ProcFs, 'stat' | 'environ'>;
 
 /**
  * The value of variable `name` in an environ block (NUL-separated `NAME=value` entries), or
@@ -50,15 +25,7 @@ export function environValue(environ: Buffer, name: string): string | null {
   return null;
 }
 
-/** Reads the real /proc (or another root, for tests). */
-export function procReader(procRoot = '/proc'): ProcReader {
-  return {
-    stat(pid) {
-      const b = readBounded(`${procRoot}/${pid}/stat`, 1024);
-      return b === null ? null : parseStat(b.toString('utf8'));
-    },
-    environ(pid) {
-      return readBounded(`${procRoot}/${pid}/environ`, ENVIRON_MAX_BYTES);
-    },
-  };
+/** The real /proc. */
+export function procReader(): ProcReader {
+  return realProc;
 }

@@ -9,7 +9,8 @@
  * still there. npm, npx and sh do not pass signals on, so signalling only the direct child
  * leaves a dev server holding its port, re-parented to init.
  */
-import { procReader, environValue, type ProcReader } from '../rules/proc.js';
+import { realProc, type ProcFs } from '../proc/proc-fs.js';
+import { environValue } from '../rules/proc.js';
 import { RUN_TOKEN_ENV } from './process-tree.js';
 import { readProcEntry, readProcTable, type ProcEntry } from './proc-table.js';
 
@@ -20,7 +21,8 @@ export interface SpawnedTreeOptions {
   token: string | null;
   /** Processes known to be members otherwise (placed when they listened). */
   known?: () => Iterable<{ pid: number; startTime: string }>;
-  procRoot?: string;
+  /** The /proc seam (default: the real /proc). */
+  proc?: Pick<ProcFs, 'pids' | 'stat' | 'environ'>;
 }
 
 /** After SIGKILL, how long a process may take to disappear before it is reported. */
@@ -43,8 +45,7 @@ function send(target: number, signal: NodeJS.Signals): boolean {
 
 export class SpawnedTree {
   private readonly rootStart: string | null;
-  private readonly procRoot: string;
-  private readonly reader: ProcReader;
+  private readonly proc: Pick<ProcFs, 'pids' | 'stat' | 'environ'>;
   private stopping: Promise<ProcEntry[]> | null = null;
   private finished = false;
   private hurried = false;
@@ -58,10 +59,9 @@ export class SpawnedTree {
     readonly pid: number,
     private readonly options: SpawnedTreeOptions,
   ) {
-    this.procRoot = options.procRoot ?? '/proc';
-    this.reader = procReader(this.procRoot);
+    this.proc = options.proc ?? realProc;
     // Read at once: until Node reaps it, even a root that exited at once is still in /proc.
-    this.rootStart = readProcEntry(pid, this.procRoot)?.startTime ?? null;
+    this.rootStart = readProcEntry(pid, this.proc)?.startTime ?? null;
   }
 
   /** Has stop() been called? */
@@ -74,7 +74,7 @@ export class SpawnedTree {
     const rootStart = this.rootStart === null ? 0 : Number(this.rootStart);
     // A descendant starts after its root: everything older is out at once (and never has its environment read).
     // Zombies stay in for now: a dying Node's main thread shows Z while its children are still its children.
-    const candidates = readProcTable(this.procRoot).filter((e) => e.pid !== process.pid && e.pid > 1 && Number(e.startTime) >= rootStart);
+    const candidates = readProcTable(this.proc).filter((e) => e.pid !== process.pid && e.pid > 1 && Number(e.startTime) >= rootStart);
     const known = new Set<string>(this.seen);
     for (const k of this.options.known?.() ?? []) known.add(key(k));
     const members = new Map<number, ProcEntry>();
@@ -98,7 +98,7 @@ export class SpawnedTree {
       let marked = false;
       for (const e of candidates) {
         if (members.has(e.pid) || this.unmarked.has(key(e))) continue;
-        const environ = this.reader.environ(e.pid);
+        const environ = this.proc.environ(e.pid);
         if (environ !== null && environValue(environ, RUN_TOKEN_ENV) === token) {
           members.set(e.pid, e);
           marked = true;
@@ -113,7 +113,7 @@ export class SpawnedTree {
   /** Sends `signal` the way a terminal would have: to the group (the root alone without one). */
   signal(signal: NodeJS.Signals): void {
     if (this.options.group && send(-this.pid, signal)) return;
-    const root = readProcEntry(this.pid, this.procRoot);
+    const root = readProcEntry(this.pid, this.proc);
     if (root !== null && root.startTime === this.rootStart && root.state !== 'Z') send(this.pid, signal);
   }
 

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { environHasIgnoreMarker, IgnoreMarker, isMarkerValue, MAX_ANCESTRY } from '../../src/rules/ignore-marker.js';
 import { loadRules } from '../../src/rules/load.js';
-import { environValue, parseStat, procReader, type ProcReader } from '../../src/rules/proc.js';
+import { environValue, procReader } from '../../src/rules/proc.js';
 import { scan } from '../../src/scan.js';
+import { fakeProc, type FakeProc } from '../helpers/fake-proc.js';
 import { holdSockets, stopAll } from '../helpers/processes.js';
 import { startTree, stopTrees } from './marked-tree.js';
 
@@ -46,27 +47,12 @@ describe('environ parsing', () => {
   });
 });
 
-describe('parseStat', () => {
-  it('reads ppid and start time, also for names with spaces and parentheses', () => {
-    const rest = 'S 812 812 812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000000 200';
-    expect(parseStat(`4242 (node) ${rest}`)).toEqual({ ppid: 812, startTime: '123456' });
-    expect(parseStat(`4242 (a) b (c)) ${rest}`)).toEqual({ ppid: 812, startTime: '123456' });
-    expect(parseStat('4242 (node) S 812')).toBeNull();
-    expect(parseStat('garbage')).toBeNull();
-  });
-});
-
 /** A literal process table: pid → [ppid, start time, environment]. */
-function table(rows: Record<number, [number, string, string[]]>): ProcReader & { environReads: number } {
-  const reader = {
-    environReads: 0,
-    stat: (pid: number) => (rows[pid] ? { ppid: rows[pid][0], startTime: rows[pid][1] } : null),
-    environ: (pid: number) => {
-      reader.environReads++;
-      return rows[pid] ? env(...rows[pid][2]) : null;
-    },
+function table(rows: Record<number, [number, string, string[]]>): FakeProc & { readonly environReads: number } {
+  const proc = fakeProc(Object.fromEntries(Object.entries(rows).map(([pid, [ppid, startTime, env]]) => [pid, { ppid, startTime, env }])));
+  return Object.defineProperty(proc, 'environReads', { get: () => proc.reads.environ ?? 0 }) as FakeProc & {
+    readonly environReads: number;
   };
-  return reader;
 }
 
 describe('IgnoreMarker: the process or any ancestor', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, readProcEntry, readProcTable } from '../../src/run/proc-table.js';
+import { parseProcStat } from '../../src/parse/proc-pid.js';
+import { procFs } from '../../src/proc/proc-fs.js';
+import { readProcEntry, readProcTable } from '../../src/run/proc-table.js';
 
 // A real line from proc(5)'s layout, with a name that holds spaces and parentheses.
 const stat = (name: string, state = 'S'): string =>
@@ -30,7 +32,7 @@ describe('readProcTable', () => {
   });
 
   it('is empty for a root that does not exist; an entry is null for a pid that does not', () => {
-    expect(readProcTable('/nonexistent-proc')).toEqual([]);
+    expect(readProcTable(procFs('/nonexistent-proc'))).toEqual([]);
     expect(readProcEntry(2 ** 22 + 1)).toBeNull();
   });
 });

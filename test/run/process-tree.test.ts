@@ -1,37 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import type { ProcReader } from '../../src/rules/proc.js';
+import { fakeProc, type FakeProc, type FakeProcess } from '../helpers/fake-proc.js';
 import { MAX_TREE_DEPTH, ProcessTree, RUN_TOKEN_ENV } from '../../src/run/process-tree.js';
 
-type Row = [ppid: number, startTime: string, env?: string[]];
+type Row = FakeProcess;
+/** One process: parent, start time, environment. */
+const p = (ppid: number, startTime: string, env: string[] = []): Row => ({ ppid, startTime, env });
 
-/** A literal, mutable process table. */
-function table(rows: Record<number, Row>): ProcReader & { rows: Record<number, Row>; statReads: number } {
-  const reader = {
-    rows,
-    statReads: 0,
-    stat: (pid: number) => {
-      reader.statReads++;
-      const r = reader.rows[pid];
-      return r ? { ppid: r[0], startTime: r[1] } : null;
-    },
-    environ: (pid: number) => {
-      const r = reader.rows[pid];
-      return r ? Buffer.from((r[2] ?? []).map((e) => `${e}\0`).join('')) : null;
-    },
-  };
-  return reader;
+/** A literal, mutable process table (edits show at the next read). */
+function table(rows: Record<number, Row>): FakeProc & { readonly statReads: number } {
+  const proc = fakeProc(rows);
+  return Object.defineProperty(proc, 'statReads', { get: () => proc.reads.stat ?? 0 }) as FakeProc & { readonly statReads: number };
 }
 
 // 1 init → 10 shell → 20 portwatch run → 30 child (root) → 40 npm → 50 node (listens)
 //                   ↘ 60 unrelated server
 const base = (): Record<number, Row> => ({
-  1: [0, '1'],
-  10: [1, '10'],
-  20: [10, '20'],
-  30: [20, '30', [`${RUN_TOKEN_ENV}=tok`]],
-  40: [30, '40', [`${RUN_TOKEN_ENV}=tok`]],
-  50: [40, '50', [`${RUN_TOKEN_ENV}=tok`]],
-  60: [10, '60'],
+  1: p(0, '1'),
+  10: p(1, '10'),
+  20: p(10, '20'),
+  30: p(20, '30', [`${RUN_TOKEN_ENV}=tok`]),
+  40: p(30, '40', [`${RUN_TOKEN_ENV}=tok`]),
+  50: p(40, '50', [`${RUN_TOKEN_ENV}=tok`]),
+  60: p(10, '60'),
 });
 
 describe('ProcessTree', () => {
@@ -51,7 +41,7 @@ describe('ProcessTree', () => {
     expect(tree.contains(50)).toBe(true);
     delete reader.rows[40];
     delete reader.rows[30];
-    reader.rows[50] = [1, '50', []];
+    reader.rows[50] = p(1, '50', []);
     expect(tree.contains(50)).toBe(true);
   });
 
@@ -70,23 +60,23 @@ describe('ProcessTree', () => {
     const reader = table(base());
     const tree = new ProcessTree(30, reader);
     expect(tree.contains(50)).toBe(true);
-    reader.rows[50] = [10, '77']; // pid 50 now names a process started later, elsewhere
+    reader.rows[50] = p(10, '77'); // pid 50 now names a process started later, elsewhere
     expect(tree.contains(50)).toBe(false);
   });
 
   it('does not take a reused root pid for the root', () => {
     const reader = table(base());
     const tree = new ProcessTree(30, reader);
-    reader.rows[30] = [10, '99'];
-    reader.rows[41] = [30, '100'];
+    reader.rows[30] = p(10, '99');
+    reader.rows[41] = p(30, '100');
     expect(tree.contains(41)).toBe(false);
   });
 
   it('knows a daemonized descendant (reparented before it listened) by the token', () => {
     const rows = base();
-    rows[70] = [1, '70', [`${RUN_TOKEN_ENV}=tok`]]; // double-forked away from 50
-    rows[71] = [70, '71', []]; // its worker, environment scrubbed
-    rows[80] = [1, '80', [`${RUN_TOKEN_ENV}=other`]]; // another run's
+    rows[70] = p(1, '70', [`${RUN_TOKEN_ENV}=tok`]); // double-forked away from 50
+    rows[71] = p(70, '71', []); // its worker, environment scrubbed
+    rows[80] = p(1, '80', [`${RUN_TOKEN_ENV}=other`]); // another run's
     const tree = new ProcessTree(30, table(rows), 'tok');
     expect(tree.contains(70)).toBe(true);
     expect(tree.contains(71)).toBe(true); // its ancestor carries the token
@@ -106,9 +96,9 @@ describe('ProcessTree', () => {
   });
 
   it('is bounded on cycles and very deep chains', () => {
-    expect(new ProcessTree(30, table({ 7: [8, '1'], 8: [7, '1'], 30: [1, '30'] })).contains(7)).toBe(false);
-    const deep: Record<number, Row> = { 30: [1, '30'] };
-    for (let pid = 1000; pid < 1000 + MAX_TREE_DEPTH + 10; pid++) deep[pid] = [pid === 1000 ? 30 : pid - 1, String(pid)];
+    expect(new ProcessTree(30, table({ 7: p(8, '1'), 8: p(7, '1'), 30: p(1, '30') })).contains(7)).toBe(false);
+    const deep: Record<number, Row> = { 30: p(1, '30') };
+    for (let pid = 1000; pid < 1000 + MAX_TREE_DEPTH + 10; pid++) deep[pid] = p(pid === 1000 ? 30 : pid - 1, String(pid));
     const reader = table(deep);
     expect(new ProcessTree(30, reader).contains(1000 + MAX_TREE_DEPTH + 9)).toBe(false);
     expect(reader.statReads).toBeLessThanOrEqual(MAX_TREE_DEPTH + 1);
