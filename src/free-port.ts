@@ -12,7 +12,9 @@ import { processExists } from './namespaces.js';
 import type { Listener, Protocol } from './listener.js';
 import type { ScanOptions } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
+import type { TickEvent } from './watch/watch-types.js';
 import { PortWatcher } from './watch/watcher.js';
+import { selectOnly } from './wait.js';
 
 export interface FreePortOptions extends ScanOptions {
   /** Listeners of this protocol (default 'tcp'). */
@@ -28,6 +30,8 @@ export interface FreePortOptions extends ScanOptions {
   signal?: AbortSignal;
   interval?: number;
   trigger?: TriggerChoice | Trigger;
+  /** Called after every scan with the watcher's `tick` (its cost, the interval, owner walks), e.g. for debug logs. */
+  onTick?: (tick: TickEvent) => void;
 }
 
 export interface PortState {
@@ -153,7 +157,7 @@ function validate(ports: readonly number[], o: FreePortOptions): void {
 export async function freePortUsing(
   follow: FollowLooks,
   port: number | number[],
-  options: Omit<FreePortOptions, keyof ScanOptions> = {},
+  options: Omit<FreePortOptions, keyof ScanOptions | 'onTick'> = {},
 ): Promise<FreePortResult> {
   const ports = [...new Set(Array.isArray(port) ? port : [port])];
   validate(ports, options);
@@ -215,15 +219,15 @@ export function watcherLooks(watcher: PortWatcher, everyMs = 100): FollowLooks {
 
 /** Frees the ports: signals each listener's owner, waits until it lets go, SIGKILL after `grace` ms. */
 export async function freePort(port: number | number[], options: FreePortOptions = {}): Promise<FreePortResult> {
-  const { protocol, killSignal: _k, grace: _g, dryRun: _d, force: _f, signal: _s, ...scanOptions } = options;
+  const { protocol, killSignal: _k, grace: _g, dryRun: _d, force: _f, signal: _s, onTick, ...scanOptions } = options;
   validate(Array.isArray(port) ? port : [port], options);
   const ports = Array.isArray(port) ? port : [port];
-  const watcher = new PortWatcher({
-    ...scanOptions,
-    filter: (l) => ports.includes(l.port) && (protocol === 'any' || l.protocol === (protocol ?? 'tcp')),
-    persistent: true,
-  });
+  const onPorts = (l: Pick<Listener, 'port' | 'protocol'>): boolean =>
+    ports.includes(l.port) && (protocol === 'any' || l.protocol === (protocol ?? 'tcp'));
+  // Owners of sockets on other ports are never looked for: on a busy host that is a walk of /proc saved.
+  const watcher = new PortWatcher({ ...scanOptions, select: selectOnly(onPorts, scanOptions.select), filter: onPorts, persistent: true });
   watcher.on('error', () => {}); // a failed scan is retried; the deadlines bound the wait
+  if (onTick !== undefined) watcher.on('tick', onTick);
   try {
     return await freePortUsing(watcherLooks(watcher, options.interval ?? 100), port, options);
   } finally {

@@ -10,7 +10,9 @@ import { PortwatchError } from './errors.js';
 import type { Listener } from './listener.js';
 import type { ScanOptions } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
+import type { TickEvent } from './watch/watch-types.js';
 import { PortWatcher } from './watch/watcher.js';
+import { selectOnly } from './wait.js';
 import { checkUrl, type UrlCheck } from './wait-http.js';
 import { connectAddress, describeTargets, listenerServes, type UrlTarget, type WaitTarget } from './wait-targets.js';
 
@@ -28,6 +30,8 @@ export interface WaitForTargetsOptions extends ScanOptions {
   insecure?: boolean;
   /** One URL attempt's timeout in ms (default 5000). */
   requestTimeout?: number;
+  /** Called after every scan with the watcher's `tick` (its cost, the interval, owner walks), e.g. for debug logs. */
+  onTick?: (tick: TickEvent) => void;
 }
 
 export interface UrlAnswer {
@@ -86,8 +90,11 @@ export function waitForTargets(targets: readonly WaitTarget[], options: WaitForT
     if (options.signal?.aborted) return reject(new PortwatchError('EABORTED', 'waiting was aborted'));
     let watcher: PortWatcher;
     try {
-      const { timeout: _t, signal: _s, closed: _c, statuses: _st, insecure: _i, requestTimeout: _r, ...scanOptions } = options;
-      watcher = new PortWatcher({ ...scanOptions, filter: serves, persistent: true });
+      const { timeout: _t, signal: _s, closed: _c, statuses: _st, insecure: _i, requestTimeout: _r, onTick, ...scanOptions } = options;
+      // Only sockets that could serve a target are attributed (a socket is asked before its owner is known: none yet).
+      const select = selectOnly((socket) => serves({ ...socket, process: null }), scanOptions.select);
+      watcher = new PortWatcher({ ...scanOptions, select, filter: serves, persistent: true });
+      if (onTick !== undefined) watcher.on('tick', onTick);
     } catch (e) {
       return reject(e);
     }

@@ -6,8 +6,9 @@
  */
 import { PortwatchError } from './errors.js';
 import type { Listener, Protocol } from './listener.js';
-import type { ScanOptions } from './scan.js';
+import type { ScanOptions, SocketFields } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
+import type { TickEvent } from './watch/watch-types.js';
 import { PortWatcher } from './watch/watcher.js';
 
 export interface WaitOptions extends ScanOptions {
@@ -25,6 +26,20 @@ export interface WaitOptions extends ScanOptions {
    * for a server to finish shutting down before it is started again (wait-on's --reverse).
    */
   closed?: boolean;
+  /** Called after every scan with the watcher's `tick` (its cost, the interval, owner walks), e.g. for debug logs. */
+  onTick?: (tick: TickEvent) => void;
+}
+
+/**
+ * `select` for a consumer that cares about some sockets only: `wanted`, narrowed further by the
+ * caller's own `select` when there is one. The scanner then reads no owner of any other
+ * socket, so on a busy host the first scan does not walk /proc for listeners nobody asked
+ * about. A caller's `select` that is not a function is passed on for the scanner to refuse.
+ */
+export function selectOnly(wanted: (socket: SocketFields) => boolean, theirs: ScanOptions['select']): ScanOptions['select'] {
+  if (theirs === undefined) return wanted;
+  if (typeof theirs !== 'function') return theirs;
+  return (socket) => wanted(socket) && theirs(socket);
 }
 
 function validatePorts(ports: number[]): void {
@@ -44,7 +59,8 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
   }
   const protocol = options.protocol ?? 'tcp';
   const wanted = new Set(ports);
-  const matches = (l: Listener): boolean => wanted.has(l.port) && (protocol === 'any' || l.protocol === protocol);
+  const matches = (l: Pick<Listener, 'port' | 'protocol'>): boolean =>
+    wanted.has(l.port) && (protocol === 'any' || l.protocol === protocol);
 
   return new Promise<Listener[]>((resolve, reject) => {
     if (options.signal?.aborted) {
@@ -53,8 +69,11 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
     }
     let watcher: PortWatcher;
     try {
-      const { timeout: _t, protocol: _p, signal: _s, closed: _c, ...scanOptions } = options;
-      watcher = new PortWatcher({ ...scanOptions, filter: matches, persistent: true });
+      const { timeout: _t, protocol: _p, signal: _s, closed: _c, onTick, ...scanOptions } = options;
+      // Sockets on other ports are never attributed: their owners cost a walk and answer nothing.
+      const select = selectOnly(matches, scanOptions.select);
+      watcher = new PortWatcher({ ...scanOptions, select, filter: matches, persistent: true });
+      if (onTick !== undefined) watcher.on('tick', onTick);
     } catch (e) {
       reject(e);
       return;

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PortwatchError } from '../src/errors.js';
 import type { Source } from '../src/sources/source.js';
 import { waitForPort } from '../src/wait.js';
-import { holdSockets, stopAll } from './helpers/processes.js';
+import type { TickEvent } from '../src/watch/watch-types.js';
+import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
 import { createServer, type Server } from 'node:net';
 
 afterEach(stopAll);
@@ -97,6 +98,29 @@ describe('waitForPort', () => {
     const waiting = waitForPort(await freePort(), { signal: controller.signal });
     controller.abort();
     await expect(waiting).rejects.toMatchObject({ code: 'EABORTED' });
+  });
+
+  it('walks /proc for no owner on another port, and names the owner of the port it waits for', async () => {
+    // Another process's listener, there before: waiting for a different port has no use for its owner.
+    const other = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const port = await freePort();
+    const ticks: TickEvent[] = [];
+    const waiting = waitForPort(port, { timeout: 10_000, trigger: 'poll', interval: 20, onTick: (t) => ticks.push(t) });
+    await waitFor(() => ticks.length >= 3, 'three scans');
+    expect(ticks.map((t) => t.walks)).toEqual(ticks.map(() => 0));
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1', port }]);
+    const found = await waiting;
+    expect(found.map((l) => [l.port, l.process?.pid, l.holders])).toEqual([[port, holder.pid, [{ pid: holder.pid, name: 'python3' }]]]);
+    expect(other.ports[0]).not.toBe(port);
+  });
+
+  it("narrows a select of the caller's own, and refuses one that is not a function", async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const port = holder.ports[0] as number;
+    await holder.open({ proto: 'tcp', host: '::1', port });
+    const found = await waitForPort(port, { timeout: 5_000, interval: 20, select: (s) => s.family === 6 });
+    expect(found.map((l) => [l.address, l.process?.pid])).toEqual([['::1', holder.pid]]);
+    await expect(waitForPort(port, { select: 1 as unknown as () => boolean })).rejects.toMatchObject({ code: 'EUSAGE' });
   });
 
   it('rejects bad ports', async () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
 import { describeAction, freePort, parseSignal, type FreePortResult } from '../free-port.js';
 import { displayAddress } from '../listener.js';
+import type { TickEvent } from '../watch/watch-types.js';
 import { escapeControl } from '../text/escape.js';
 import { addTargetOptions, toScanOptions, type RawTargetOptions } from './common-options.js';
 import { createLogger } from './logger.js';
@@ -53,7 +54,7 @@ export function registerKill(program: Command): void {
     .option('--json', 'print the result as JSON: {free, ports, actions}')
     .option('--interval <duration>', 'scan every DURATION while waiting; default 100ms')
     .action(async (portsText: string, opts: KillCliOptions) => {
-      createLogger(opts.logLevel);
+      const log = createLogger(opts.logLevel);
       const ports = parsePortList(portsText);
       if (opts.udp && opts.any) throw new PortwatchError('EUSAGE', '--udp and --any cannot be used together');
       const killSignal = parseSignal(opts.signal);
@@ -75,6 +76,7 @@ export function registerKill(program: Command): void {
           ...(interval !== undefined ? { interval } : {}),
           ...(opts.dryRun ? { dryRun: true } : {}),
           ...(opts.force ? { force: true } : {}),
+          ...(log.isLevelEnabled('debug') ? { onTick: (tick: TickEvent) => log.debug(tick, 'scan') } : {}),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else report(result, { killSignal, grace }, protocol === 'any' ? '' : `${protocol} `, opts.dryRun === true);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
 import { waitForTargets } from '../wait-for-targets.js';
+import type { TickEvent } from '../watch/watch-types.js';
 import { parseWaitTargets } from '../wait-targets.js';
 import { addTargetOptions, toScanOptions, type RawTargetOptions } from './common-options.js';
 import { formatTable, styleFor, parseColorChoice } from './format.js';
@@ -58,7 +59,7 @@ export function registerWait(program: Command): void {
     .option('--insecure', 'https URLs: accept a certificate that does not verify (self-signed, another name)')
     .option('--interval <duration>', 'scan every DURATION; default: adaptive')
     .action(async (args: string[], opts: WaitCliOptions) => {
-      createLogger(opts.logLevel);
+      const log = createLogger(opts.logLevel);
       if (opts.udp && opts.any) throw new PortwatchError('EUSAGE', '--udp and --any cannot be used together');
       const targets = parseWaitTargets(args, opts.any ? 'any' : opts.udp ? 'udp' : 'tcp');
       const color = parseColorChoice(opts.color);
@@ -83,6 +84,7 @@ export function registerWait(program: Command): void {
           ...(opts.closed ? { closed: true } : {}),
           ...(statuses !== undefined ? { statuses } : {}),
           ...(opts.insecure ? { insecure: true } : {}),
+          ...(log.isLevelEnabled('debug') ? { onTick: (tick: TickEvent) => log.debug(tick, 'scan') } : {}),
         });
         if (opts.closed) return;
         if (opts.json) process.stdout.write(`${JSON.stringify(listeners, null, 2)}\n`);

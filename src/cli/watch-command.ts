@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Listener, PortEvent } from '../listener.js';
 import { PortwatchError } from '../errors.js';
+import type { SocketFields } from '../scan.js';
 import { watch, type PortWatcher } from '../watch/watcher.js';
 import type { ChangeEvent, PortWatcherEvents } from '../watch/watcher.js';
 import type { EventEmitter } from 'node:events';
@@ -39,6 +40,17 @@ interface WatchCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOp
   interval?: string;
 }
 
+/**
+ * What a port filter (--port, ports as arguments, --tcp/--udp) asks of a socket, as the
+ * watcher's `select`: it needs no owner, so the sockets it refuses are never attributed and a
+ * busy host's first scan does not walk /proc for them. Undefined when it refuses nothing.
+ */
+function portSelect(opts: RawFilterOptions, port: string | undefined): ((socket: SocketFields) => boolean) | undefined {
+  if (port === undefined && Boolean(opts.tcp) === Boolean(opts.udp)) return undefined;
+  const byPort = toFilter({ tcp: opts.tcp, udp: opts.udp, port });
+  return (socket) => byPort({ ...socket, process: null }); // the same rule, before any owner is known
+}
+
 export function registerWatch(program: Command): void {
   const cmd = program
     .command('watch', { isDefault: true })
@@ -55,7 +67,9 @@ export function registerWatch(program: Command): void {
       const host = toHostMode(opts);
       const color = parseColorChoice(opts.color);
       const inContainer = toContainerFilter(host.container);
-      const portFilter = toFilter({ ...opts, port: portArguments(ports, opts.port) });
+      const port = portArguments(ports, opts.port);
+      const portFilter = toFilter({ ...opts, port });
+      const select = portSelect(opts, port);
       const filter = (l: Listener): boolean => portFilter(l) && inContainer(l);
       if (opts.batch && !opts.json) throw new PortwatchError('EUSAGE', '--batch needs --json (it prints one JSON line per change set)');
       const rules = toRules(opts);
@@ -72,7 +86,14 @@ export function registerWatch(program: Command): void {
         ? watchHost({ ...watchOptions, source: options.source as 'auto' | 'sockdiag' | 'procfs', trigger: options.trigger })
         : null;
       const portWatcher =
-        hostWatcher === null ? watch({ ...options, ...watchOptions, ...(interval !== undefined ? { interval } : {}) }) : null;
+        hostWatcher === null
+          ? watch({
+              ...options,
+              ...watchOptions,
+              ...(select !== undefined ? { select } : {}),
+              ...(interval !== undefined ? { interval } : {}),
+            })
+          : null;
       // What both kinds of watcher say alike.
       const watcher = (hostWatcher ?? portWatcher) as unknown as EventEmitter<
         Pick<PortWatcherEvents, 'ready' | 'open' | 'close' | 'change' | 'error'>

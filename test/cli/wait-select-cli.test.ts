@@ -1,0 +1,76 @@
+/**
+ * `portwatch wait` with several targets attributes only the sockets that could serve them: on
+ * a host with other listeners its scans walk /proc for no owner while it waits, and the table
+ * it prints at the end still names the owners. Observed through --log-level debug.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Listener } from '../../src/listener.js';
+import { startCli, type LiveCli } from '../helpers/cli.js';
+import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+
+const live: LiveCli[] = [];
+afterEach(async () => {
+  for (const c of live.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) process.kill(c.child.pid as number, 'SIGTERM');
+    await c.exited;
+  }
+  await stopAll();
+});
+
+async function unusedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function walks(stderr: string): number[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; walks: number })
+    .filter((l) => l.msg === 'scan')
+    .map((l) => l.walks);
+}
+
+describe('wait with several targets', () => {
+  it('walks /proc for no other socket while it waits, and prints the owners of what it waited for', async () => {
+    const other = await holdSockets([
+      { proto: 'tcp', host: '127.0.0.1' },
+      { proto: 'udp', host: '127.0.0.1' },
+    ]);
+    const [a, b] = [await unusedPort(), await unusedPort()];
+    const c = startCli([
+      'wait',
+      `${a}`,
+      `udp:127.0.0.1:${b}`,
+      '--json',
+      '--timeout',
+      '15s',
+      '--trigger',
+      'poll',
+      '--interval',
+      '20ms',
+      '--log-level',
+      'debug',
+    ]);
+    live.push(c);
+    await waitFor(() => walks(c.stderr()).length >= 3, 'three scans in the debug log');
+    expect(walks(c.stderr())).toEqual(walks(c.stderr()).map(() => 0));
+    const holder = await holdSockets([
+      { proto: 'tcp', host: '::', port: a },
+      { proto: 'udp', host: '127.0.0.1', port: b },
+    ]);
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    const found = JSON.parse(c.stdout()) as Listener[];
+    expect(found.map((l) => [l.protocol, l.port, l.process?.pid]).sort()).toEqual(
+      [
+        ['tcp', a, holder.pid],
+        ['udp', b, holder.pid],
+      ].sort(),
+    );
+    expect(found.map((l) => l.port)).not.toContain(other.ports[0]);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * waitForTargets() with several targets on a host with other listeners: only sockets that
+ * could serve a target are attributed, so the scans before the targets listen walk /proc for
+ * no owner, and what is found still carries its owner. Real processes, real sockets.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitForTargets } from '../src/wait-for-targets.js';
+import { parseWaitTargets } from '../src/wait-targets.js';
+import type { TickEvent } from '../src/watch/watch-types.js';
+import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
+
+afterEach(stopAll);
+
+/** A port nothing listens on now. */
+async function unusedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('waitForTargets', () => {
+  it('walks /proc for no owner of a socket no target is on, and names the owners of those it waits for', async () => {
+    const other = await holdSockets([
+      { proto: 'tcp', host: '127.0.0.1' },
+      { proto: 'udp', host: '127.0.0.1' },
+    ]);
+    const [a, b] = [await unusedPort(), await unusedPort()];
+    const targets = parseWaitTargets([`tcp:localhost:${a}`, `http://127.0.0.1:${b}/health`]);
+    const ticks: TickEvent[] = [];
+    const waiting = waitForTargets(targets, { timeout: 15_000, trigger: 'poll', interval: 20, onTick: (t) => ticks.push(t) });
+    await waitFor(() => ticks.length >= 3, 'three scans');
+    expect(ticks.map((t) => t.walks)).toEqual(ticks.map(() => 0));
+    const holder = await holdSockets([
+      { proto: 'tcp', host: '::1', port: a },
+      { proto: 'tcp', host: '127.0.0.1', port: b, serve: 'http' },
+    ]);
+    const { listeners, answers } = await waiting;
+    expect(listeners.map((l) => [l.address, l.port, l.process?.pid]).sort()).toEqual(
+      [
+        ['::1', a, holder.pid],
+        ['127.0.0.1', b, holder.pid],
+      ].sort(),
+    );
+    expect(answers).toEqual([{ url: `http://127.0.0.1:${b}/health`, status: 200 }]);
+    expect(other.ports).not.toContain(a);
+  });
+});
