@@ -5,6 +5,11 @@
  *   portwatch forward --netns-pid PID          direct mode (Linux, root)
  *   portwatch forward --container NAME|ID      direct mode, the pid found through Docker/Podman
  *   portwatch forward http://HOST:4040         through a `portwatch serve` in the target (any OS)
+ *
+ * Direct mode can also serve (--serve [ADDR]): serve's page and API over the target's
+ * listeners — from the watcher the forwarding already runs — plus /api/forwards and the
+ * forward events, so the page shows where each port is reachable here. Through a serve
+ * (URL) that serve already has the page; --serve is refused there.
  */
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
@@ -12,13 +17,19 @@ import type { ForwardStreamEvent } from '../forward/events.js';
 import type { ForwarderOptions } from '../forward/forwarder.js';
 import { parsePortMap } from '../forward/policy.js';
 import { isLoopbackHost } from '../serve/listen-address.js';
+import { ForwardRegistry } from '../forward/forward-registry.js';
+import { TargetWatcher } from '../forward/target-watcher.js';
+import type { Rules } from '../rules/index.js';
 import { addFilterOptions, addRulesOptions, toFilter, toRules, type RawFilterOptions, type RawRulesOptions } from './common-options.js';
-import { startTarget, type ForwardTarget, type RawTargetChoice } from './forward-targets.js';
+import { checkTargetChoice, startTarget, type ForwardTarget, type RawTargetChoice } from './forward-targets.js';
+import { createLogger } from './logger.js';
+import { DEFAULT_LISTEN, serveAccess, servingLine } from './serve-command.js';
 import { errorLine, forwardLine, openBrowser, unforwardLine } from './forward-lines.js';
 import { onOutputGone } from './output-guard.js';
 import { parseDuration, parsePortSpec, portInRanges } from './parse-args.js';
 
 interface ForwardCliOptions extends RawFilterOptions, RawRulesOptions, RawTargetChoice {
+  serve?: string | true;
   map?: string;
   bind?: string;
   allowNonLoopback?: boolean;
@@ -26,7 +37,7 @@ interface ForwardCliOptions extends RawFilterOptions, RawRulesOptions, RawTarget
   grace: string;
 }
 
-function forwarderOptions(opts: ForwardCliOptions): Omit<ForwarderOptions, 'connector'> {
+function forwarderOptions(opts: ForwardCliOptions, rules: Rules): Omit<ForwarderOptions, 'connector'> {
   if (opts.udp) throw new PortwatchError('EUSAGE', 'forward carries TCP only: --udp cannot be forwarded');
   const map = opts.map === undefined ? new Map<number, number>() : parsePortMap(opts.map);
   if (typeof map === 'string') throw new PortwatchError('EUSAGE', map);
@@ -43,7 +54,6 @@ function forwarderOptions(opts: ForwardCliOptions): Omit<ForwarderOptions, 'conn
   }
   const filter = toFilter({ ...opts, tcp: true });
   const ports = opts.port === undefined ? null : parsePortSpec(opts.port);
-  const rules = toRules(opts);
   for (const other of rules.forwardPorts.filter((p) => p.host !== null))
     process.stderr.write(`portwatch: forwardPorts "${other.text}" names another host; only the target's own ports are forwarded\n`);
   return {
@@ -89,8 +99,9 @@ export function registerForward(program: Command): void {
   addRulesOptions(addFilterOptions(cmd))
     .option('--netns-pid <pid>', 'the network namespace of process PID (direct mode: Linux, root)')
     .option('--container <name>', 'a Docker or Podman container by name or id (direct mode; DOCKER_HOST honoured)')
-    .option('--token <token>', 'with URL: the token serve was started with')
-    .option('--token-file <file>', 'with URL: read the token from FILE (or set PORTWATCH_TOKEN)')
+    .option('--serve [address]', `also serve the page and API over the target's ports, with /api/forwards (default ${DEFAULT_LISTEN})`)
+    .option('--token <token>', 'with URL: the token serve was started with; with --serve: require it, as serve does')
+    .option('--token-file <file>', 'like --token, read from FILE (or set PORTWATCH_TOKEN)')
     .option('--map <pairs>', 'TARGET:HOST port pairs, e.g. 5173:15173 (that host port exactly, or an error)')
     .option('--bind <address>', 'host address(es) to listen on, comma-separated (default: 127.0.0.1, and ::1 for IPv6 targets)')
     .option('--allow-non-loopback', 'allow --bind on an address other machines can reach')
@@ -101,9 +112,21 @@ export function registerForward(program: Command): void {
     .option('--interval <duration>', 'scan every DURATION (direct mode); default: adaptive')
     .option('--log-level <level>', 'diagnostics on stderr', 'warn')
     .action(async (url: string | undefined, opts: ForwardCliOptions) => {
-      const options = forwarderOptions(opts);
-      const target = await startTarget(url, opts, options);
+      const serving = serveChoice(url, opts);
+      checkTargetChoice(url, opts, { serving: serving !== null });
+      const rules = toRules(opts);
+      const options = forwarderOptions(opts, rules);
+      const served = serving === null ? null : await startServing(serving, opts, rules);
+      let target: ForwardTarget;
+      try {
+        target = await startTarget(url, opts, options, served === null ? {} : { serving: true, watcher: served.watcher });
+      } catch (e) {
+        await served?.close();
+        throw e;
+      }
+      served?.registry.follow(target.events);
       report(target, opts.json ?? false);
+      if (served !== null) process.stderr.write(servingLine(served.url, served.token));
       if (!opts.json) process.stderr.write(`portwatch: forwarding the TCP ports of ${target.name}; Ctrl-C to stop\n`);
       const why = await new Promise<string>((resolve) => {
         const stop = (): void => resolve('stopped');
@@ -113,6 +136,64 @@ export function registerForward(program: Command): void {
         void target.ended.then(resolve);
       });
       await target.close();
+      await served?.close();
       if (why !== 'stopped') throw new PortwatchError('ESCAN', `${target.name} is gone: ${why}`);
     });
+}
+
+/** --serve [ADDR]: where and with which token, by serve's own rules; null without --serve. */
+function serveChoice(url: string | undefined, opts: ForwardCliOptions): ReturnType<typeof serveAccess> | null {
+  if (opts.serve === undefined) return null;
+  if (url !== undefined || (typeof opts.serve === 'string' && opts.serve.includes('://')))
+    throw new PortwatchError(
+      'EUSAGE',
+      '--serve goes with --netns-pid or --container: through a portwatch serve (URL), that serve already has the page and the API',
+    );
+  return serveAccess(opts.serve === true ? DEFAULT_LISTEN : opts.serve, '--serve', opts);
+}
+
+interface Served {
+  url: string;
+  token: string | null;
+  watcher: TargetWatcher;
+  registry: ForwardRegistry;
+  close(): Promise<void>;
+}
+
+/**
+ * serve in this process over the target's listeners: the relay of the forwarding's own
+ * watcher(s) and the forwards' registry. It listens before the target starts, so that a
+ * taken address is said before anything is forwarded and no first scan is missed.
+ */
+async function startServing(access: ReturnType<typeof serveAccess>, opts: ForwardCliOptions, rules: Rules): Promise<Served> {
+  const watcher = new TargetWatcher();
+  const registry = new ForwardRegistry();
+  const filter = toFilter(opts);
+  // Loaded on use, as serve does: the HTTP server and prom-client cost every other start.
+  const { createServeServer } = await import('../serve/server.js');
+  const server = createServeServer(
+    {
+      host: access.listen.host,
+      port: access.listen.port,
+      token: access.token,
+      // The target's own namespace: serve's proxy could not reach it; the forwards are the way in.
+      proxy: false,
+      filter: (l) => filter(l) && rules.filter(l),
+      label: rules.label,
+      announce: rules.announce,
+      logger: createLogger(opts.logLevel),
+    },
+    { watcher, forwards: registry },
+  );
+  const address = await server.listen();
+  return {
+    url: address.url,
+    token: access.token,
+    watcher,
+    registry,
+    close: async () => {
+      registry.close();
+      await server.close();
+    },
+  };
 }

@@ -4,7 +4,7 @@
  * opens the host's browser). With --json every event is one NDJSON line instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import type { ForwardErrorEvent, ForwardEvent, UnforwardEvent } from '../forward/events.js';
+import { movedReason, type ForwardErrorEvent, type ForwardEvent, type UnforwardEvent } from '../forward/events.js';
 import { escapeControl } from '../text/escape.js';
 
 function hostPort(e: { local: { address: string; port: number }[] }): string {
@@ -22,7 +22,8 @@ export function forwardLine(e: ForwardEvent, target: string): string {
           .map((l) => (l.address.includes(':') ? `[${l.address}]` : l.address))
           .join(', ')})`
       : '';
-  const moved = e.moved ? ` (${e.remote.port} is taken here)` : '';
+  const why = movedReason(e);
+  const moved = why === null ? '' : ` (${why})`;
   const waiting = e.waiting ? ' (not listening there yet)' : '';
   const label = e.label === null ? '' : ` [${e.label}]`;
   const owner = e.listener?.process ? ` ${e.listener.process.name}` : '';

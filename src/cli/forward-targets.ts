@@ -6,6 +6,7 @@ import { PortwatchError } from '../errors.js';
 import type { EventEmitter } from 'node:events';
 import type { ForwarderEvents, ForwarderOptions } from '../forward/forwarder.js';
 import { forwardNamespace } from '../forward/forward-namespace.js';
+import type { TargetWatcher } from '../forward/target-watcher.js';
 import { processExists } from '../namespaces.js';
 import type { TriggerChoice } from '../triggers/trigger.js';
 import type { TickEvent } from '../watch/watch-types.js';
@@ -57,27 +58,48 @@ function engineChoice(raw: RawTargetChoice): EngineChoice {
   return choice;
 }
 
-export async function startTarget(
-  url: string | undefined,
-  raw: RawTargetChoice,
-  options: Omit<ForwarderOptions, 'connector'>,
-): Promise<ForwardTarget> {
+/** What else a target feeds (forward --serve): the relay serve reads the target's listeners from. */
+export interface TargetHooks {
+  /** forward --serve: --token and --token-file are then serve's. */
+  serving?: boolean;
+  /** Each session's watcher is attached here (and detached when it ends). */
+  watcher?: TargetWatcher;
+}
+
+/** The usage rules of the target choice, checked before anything starts. */
+export function checkTargetChoice(url: string | undefined, raw: RawTargetChoice, hooks: TargetHooks = {}): void {
   const given = [url !== undefined, raw.netnsPid !== undefined, raw.container !== undefined].filter(Boolean).length;
   if (given !== 1)
     throw new PortwatchError(
       'EUSAGE',
       'say what to forward from: --netns-pid PID, --container NAME, or the URL of a portwatch serve (one of them)',
     );
-  if ((raw.token !== undefined || raw.tokenFile !== undefined) && url === undefined)
-    throw new PortwatchError('EUSAGE', '--token and --token-file go with a URL (a portwatch serve to forward through)');
+  if ((raw.token !== undefined || raw.tokenFile !== undefined) && url === undefined && hooks.serving !== true)
+    throw new PortwatchError('EUSAGE', '--token and --token-file go with a URL (a portwatch serve to forward through) or with --serve');
   createLogger(raw.logLevel); // a bad level is a usage error in every mode
+  if (url === undefined) engineChoice(raw);
+  if (raw.netnsPid !== undefined) parsePid(raw.netnsPid);
+}
+
+export async function startTarget(
+  url: string | undefined,
+  raw: RawTargetChoice,
+  options: Omit<ForwarderOptions, 'connector'>,
+  hooks: TargetHooks = {},
+): Promise<ForwardTarget> {
+  checkTargetChoice(url, raw, hooks);
   if (url !== undefined) return forwardThroughServe(url, raw, options);
   const engine = engineChoice(raw);
-  if (raw.container !== undefined) return forwardContainer(raw.container, engine, options);
+  if (raw.container !== undefined) return forwardContainer(raw.container, engine, options, hooks.watcher);
   const pid = parsePid(raw.netnsPid!);
   if (!processExists(pid)) throw new PortwatchError('EUSAGE', `--netns-pid ${pid}: no such process`);
   const { onTick, ...watchOptions } = engine;
   const ns = forwardNamespace({ ...options, netnsPid: pid, watch: watchOptions, ...(onTick ? { onTick } : {}) });
+  const relay = hooks.watcher;
+  if (relay !== undefined) {
+    relay.attach(ns.watcher);
+    void ns.ended.then(() => relay.detach(ns.watcher));
+  }
   return {
     name: `pid ${pid}`,
     events: ns.forwarder,

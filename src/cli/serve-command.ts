@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
 import { parseByteSize } from '../serve/byte-size.js';
 import { DEFAULT_EVENTS_FILE_MAX_BYTES } from '../serve/events-file.js';
-import { parseListenAddress } from '../serve/listen-address.js';
+import { parseListenAddress, type ListenAddress } from '../serve/listen-address.js';
 import type { Listener } from '../listener.js';
 import {
   addFilterOptions,
@@ -28,6 +28,35 @@ import { parseDuration } from './parse-args.js';
 import { resolveToken } from './token.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',')];
+
+/** Where serve listens unless told: `serve --listen`, and `forward --serve` without an address. */
+export const DEFAULT_LISTEN = '127.0.0.1:4040';
+
+/**
+ * Where to serve and with which token, by serve's rules for `serve --listen` and `forward
+ * --serve` alike: the address as --listen takes it, the token from --token, --token-file or
+ * PORTWATCH_TOKEN. An address other machines can reach without a token is refused by the
+ * server itself (checkExposure), on the address it binds.
+ */
+export function serveAccess(
+  listenText: string,
+  flag: string,
+  opts: { token?: string; tokenFile?: string },
+): { listen: ListenAddress; token: string | null } {
+  let listen: ListenAddress;
+  try {
+    listen = parseListenAddress(listenText);
+  } catch (e) {
+    if (e instanceof PortwatchError && flag !== '--listen') throw new PortwatchError(e.code, e.message.replace('--listen', flag));
+    throw e;
+  }
+  return { listen, token: resolveToken(opts) };
+}
+
+/** The line serve prints once it listens. */
+export function servingLine(url: string, token: string | null): string {
+  return `portwatch: serving ${url}${token === null ? '' : ' (token required: open /?token=… once)'}\n`;
+}
 
 interface ServeCliOptions extends RawTargetOptions, RawFilterOptions, RawRulesOptions, RawHostOptions {
   listen: string;
@@ -55,7 +84,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve a live page of the listening ports, an HTTP API, a proxy to them (p<PORT>.localhost) and Prometheus metrics');
   addHostOptions(addRulesOptions(addFilterOptions(addTargetOptions(cmd))))
-    .option('--listen <address>', 'where to listen: HOST:PORT, [IPv6]:PORT or PORT (0 = any free port)', '127.0.0.1:4040')
+    .option('--listen <address>', 'where to listen: HOST:PORT, [IPv6]:PORT or PORT (0 = any free port)', DEFAULT_LISTEN)
     .option('--token <token>', 'require this token on every request (Authorization: Bearer, or the cookie set by opening /?token=…)')
     .option('--token-file <file>', 'read the token from FILE (or set PORTWATCH_TOKEN)')
     .option('--allow-host <name>', 'also answer to this Host name and p<PORT>.<name> (repeatable, comma-separated)', collect, [])
@@ -74,8 +103,7 @@ export function registerServe(program: Command): void {
       const portFilter = toFilter(opts);
       const filter = (l: Listener): boolean => portFilter(l) && inContainer(l);
       const rules = toRules(opts);
-      const listen = parseListenAddress(opts.listen);
-      const token = resolveToken(opts);
+      const { listen, token } = serveAccess(opts.listen, '--listen', opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
       if (interval !== undefined && interval < 10)
         throw new PortwatchError('EUSAGE', `interval ${opts.interval} is too short: use at least 10ms`);
@@ -107,7 +135,7 @@ export function registerServe(program: Command): void {
         logger: log,
       });
       const address = await server.listen();
-      process.stderr.write(`portwatch: serving ${address.url}${token === null ? '' : ' (token required: open /?token=… once)'}\n`);
+      process.stderr.write(servingLine(address.url, token));
       let stopping = false;
       void server.ready().then(() => {
         if (!stopping)

@@ -2,7 +2,7 @@
  * What `portwatch forward` reports: NDJSON with --json, lines otherwise, /api/forwards.
  * `{"type":"forward","local":[…],"remote":{"port"},"listener":…}`, `unforward`, `error`.
  */
-import type { Listener } from '../listener.js';
+import { listenerKey, type Listener } from '../listener.js';
 import type { Notify } from './policy.js';
 
 export interface HostAddress {
@@ -52,3 +52,61 @@ export interface ForwardErrorEvent {
 }
 
 export type ForwardStreamEvent = ForwardEvent | UnforwardEvent | ForwardErrorEvent;
+
+/** Why a forward listens on another host port than the target's, in words; null when it does not. */
+export function movedReason(f: Pick<ForwardInfo, 'moved' | 'exact' | 'remote' | 'local'>): string | null {
+  if (!f.moved) return null;
+  // Exact and moved: --map asked for that host port; otherwise the same port was taken here.
+  return f.exact ? `--map sends ${f.remote.port} to ${f.local[0]?.port ?? '?'}` : `${f.remote.port} is taken here`;
+}
+
+/**
+ * A forward as `/api/forwards` and serve's event stream show it: where it is reachable on
+ * this host, which target port and listener it carries, whether (and why) the port moved.
+ */
+export interface ForwardView {
+  protocol: 'tcp';
+  /** Where it listens on this host. */
+  local: HostAddress[];
+  /** The URL to open it with on this host (its scheme follows the probe when serve probed it). */
+  url: string;
+  remote: { port: number };
+  /** The target's listener on that port (null while a forwardPorts port does not listen yet). */
+  listener: Listener | null;
+  /** listenerKey() of that listener, as /api/listeners rows are keyed. */
+  listenerKey: string | null;
+  label: string | null;
+  notify: Notify;
+  moved: boolean;
+  /** `5173 is taken here`, or `--map sends 5173 to 15173`; null when not moved. */
+  movedReason: string | null;
+  exact: boolean;
+  waiting: boolean;
+  /** When the forward started (ISO time). */
+  since: string;
+  /** What serve's probe through the forward found: http, https, or null (not HTTP, not probed). */
+  http: 'http' | 'https' | null;
+  /** The page's <title>, when the probe found one. */
+  title: string | null;
+}
+
+/** The view of a forward event, before any probe. */
+export function forwardView(e: ForwardEvent): ForwardView {
+  return {
+    protocol: 'tcp',
+    local: e.local.map((a) => ({ ...a })),
+    url: e.url,
+    remote: { port: e.remote.port },
+    listener: e.listener,
+    listenerKey: e.listener === null ? null : listenerKey(e.listener),
+    label: e.label,
+    notify: e.notify,
+    moved: e.moved,
+    movedReason: movedReason(e),
+    exact: e.exact,
+    waiting: e.waiting,
+    since: e.time,
+    http: null,
+    title: null,
+  };
+}

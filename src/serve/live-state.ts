@@ -31,6 +31,8 @@ import { ProbeQueue } from './probe-queue.js';
 import { connectAddress } from './proxy-target.js';
 import type { ProbeSettings, ServeLogger, ServeServerOptions } from './serve-options.js';
 import { SseHub } from './sse.js';
+import { filteredWatcher } from './filtered-watcher.js';
+import { PreludeHub } from './forwards.js';
 
 const READY_WAIT_MS = 5_000;
 
@@ -42,6 +44,10 @@ export interface LiveStateHooks {
   /** What the page is told about where /open/PORT works (ApiContext.open). */
   open?: { netns: string | null } | null;
   logger: ServeLogger;
+  /** A watcher someone else runs (forward --serve: the target's); serve's filter is applied to it. */
+  watcher?: ServeWatcher;
+  /** Appended to the start of every event stream (forward --serve: the forwards now). */
+  prelude?: () => string;
 }
 
 export class LiveState {
@@ -74,7 +80,8 @@ export class LiveState {
       watching: () => (this.watcherInstance ? { source: this.watcherInstance.source, trigger: this.watcherInstance.trigger } : null),
       processMetrics: options.processMetrics ?? true,
     });
-    this.hub = new SseHub({ heartbeatMs: options.heartbeatMs ?? 15_000, onCount: (n) => this.metrics.sseClients.set(n) });
+    const hubOptions = { heartbeatMs: options.heartbeatMs ?? 15_000, onCount: (n: number) => this.metrics.sseClients.set(n) };
+    this.hub = hooks.prelude ? new PreludeHub(hubOptions, hooks.prelude) : new SseHub(hubOptions);
     const probe = options.probe ?? true;
     this.probeSettings =
       probe === false
@@ -114,13 +121,15 @@ export class LiveState {
     const userFilter = this.options.filter;
     const filter = (l: Listener): boolean => !this.hooks.isOwn(l) && (userFilter ? userFilter(l) : true);
     const w = this.options.watchOptions ?? {};
-    const watcher: ServeWatcher = this.options.allNamespaces
-      ? watchHost({
-          ...(w.source === 'sockdiag' || w.source === 'procfs' || w.source === 'auto' ? { source: w.source } : {}),
-          ...(w.trigger === undefined ? {} : { trigger: w.trigger }),
-          filter,
-        })
-      : watch({ ...w, filter });
+    const watcher: ServeWatcher = this.hooks.watcher
+      ? filteredWatcher(this.hooks.watcher, filter)
+      : this.options.allNamespaces
+        ? watchHost({
+            ...(w.source === 'sockdiag' || w.source === 'procfs' || w.source === 'auto' ? { source: w.source } : {}),
+            ...(w.trigger === undefined ? {} : { trigger: w.trigger }),
+            filter,
+          })
+        : watch({ ...w, filter });
     this.watcherInstance = watcher;
     watcher.on('ready', (initial) => {
       this.table.reset(initial, new Date().toISOString());

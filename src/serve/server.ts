@@ -11,21 +11,21 @@ import type { Duplex } from 'node:stream';
 import { PortwatchError } from '../errors.js';
 import type { Listener } from '../listener.js';
 import { netnsOf } from '../namespaces.js';
-import { handleEvents, handleHealth, handleListeners, handleMetrics } from './api.js';
 import { authorize, type AuthContext, type AuthRequest } from './auth.js';
 import { checkExposure, defaultMaxConnections, resolveListenHost } from './bind-address.js';
-import { APP_CSS, APP_JS, INDEX_HTML, type Asset } from './dashboard/assets.js';
 import { isLoopbackHost, urlHost, DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from './listen-address.js';
 import type { ListenerTable, ListenerView } from './listener-table.js';
 import { LiveState } from './live-state.js';
 import type { ServeMetrics } from './metrics.js';
 import { createProxyAgents, forwardRequest, forwardUpgrade, type ProxyAgents } from './proxy.js';
 import { resolveProxyTarget, type ProxyContext } from './proxy-target.js';
-import { PAGE_CSP, SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
+import { SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
 import { TunnelEndpoint, tunnelPort } from './tunnel.js';
 import type { ServeWatcher } from './live-state.js';
-import { openLocation, proxyPathRoute } from './routing.js';
-import { AUTH_PATH, createTicket, normalizeAllowedHost, parseHostHeader } from './security.js';
+import { normalizeAllowedHost } from './security.js';
+import { ServeForwards, type ForwardSource } from './forwards.js';
+import { PROBE_MAX_BYTES, PROBE_TIMEOUT_MS } from './http-probe.js';
+import { routeOwn } from './own-routes.js';
 import type { ServeAddress, ServeLogger, ServeServerOptions } from './serve-options.js';
 import { SessionStore, TicketLedger } from './sessions.js';
 
@@ -34,7 +34,6 @@ export type { ProbeSettings, ServeAddress, ServeLogger, ServeServerOptions } fro
 
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
-const OWN_METHODS = new Set(['GET', 'HEAD']);
 const silent: ServeLogger = { debug() {}, info() {}, warn() {} };
 
 export class ServeServer {
@@ -54,11 +53,12 @@ export class ServeServer {
   private readonly upgraded = new Set<Duplex>();
   private readonly tunnel = new TunnelEndpoint();
   private readonly auth: AuthContext;
+  private readonly forwards: ServeForwards | null;
   private address: ServeAddress | null = null;
   private closing: Promise<void> | null = null;
   private listening: Promise<ServeAddress> | null = null;
 
-  constructor(options: ServeServerOptions = {}) {
+  constructor(options: ServeServerOptions = {}, attach: ServeAttachments = {}) {
     this.options = options;
     const token = options.token ?? null;
     if (token !== null && (typeof token !== 'string' || token.trim() === ''))
@@ -75,12 +75,22 @@ export class ServeServer {
     // Unprivileged, another user's /proc/PID/ns/net reads as null: then a port number could
     // name a socket of the host as well as one of the namespace, and the proxy must not guess.
     this.namespaceKnown = netnsPid === undefined || (this.ownNetns !== null && netnsOf(netnsPid) !== null);
+    const forwards = attach.forwards
+      ? new ServeForwards(attach.forwards, { broadcast: (m) => this.state.hub.broadcast(m), probe: forwardProbe(options.probe) })
+      : null;
+    this.forwards = forwards;
     this.state = new LiveState(options, {
       isOwn: (l) => this.isOwn(l),
       reachable: (l) => this.namespaceKnown && (this.ownNetns === null || l.netns === null || l.netns === this.ownNetns),
       open: options.proxy === false || !this.namespaceKnown ? null : { netns: this.ownNetns },
       logger: this.logger,
+      ...(attach.watcher ? { watcher: attach.watcher } : {}),
+      ...(forwards ? { prelude: () => forwards.prelude() } : {}),
     });
+    if (forwards && attach.watcher) {
+      attach.watcher.on('open', (e) => forwards.listenerChanged('open', e.listener));
+      attach.watcher.on('close', (e) => forwards.listenerChanged('close', e.listener));
+    }
     this.table = this.state.table;
     this.metrics = this.state.metrics;
     this.agents = createProxyAgents();
@@ -180,6 +190,7 @@ export class ServeServer {
     this.tunnel.close();
     this.http.closeIdleConnections();
     const grace = setTimeout(() => this.http.closeAllConnections(), this.options.shutdownGraceMs ?? 1_000);
+    this.forwards?.close();
     await this.state.close();
     await closed;
     clearTimeout(grace);
@@ -228,59 +239,12 @@ export class ServeServer {
     if (decision.setCookie !== null) res.setHeader('Set-Cookie', decision.setCookie);
     const to = decision.to;
     if (to.kind === 'proxy') return this.proxy(req, res, to.port, to.path, to.prefix);
-    const target = to.target;
-    const proxied = proxyPathRoute(target.path);
-    if (!OWN_METHODS.has(req.method ?? '')) {
-      return sendError(req, res, 405, `${req.method} is not allowed here`, { headers: { Allow: 'GET, HEAD' } });
-    }
-    if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined) {
-      return sendError(req, res, 413, 'portwatch accepts no request bodies', { headers: { Connection: 'close' } });
-    }
-    if (proxied?.kind === 'bad-port') return sendError(req, res, 400, `'${proxied.text}' is not a TCP port number`);
-    const query = new URLSearchParams(target.search);
-    switch (target.path) {
-      case '/':
-        return this.serveAsset(req, res, INDEX_HTML, { 'Content-Security-Policy': PAGE_CSP });
-      case '/assets/app.js':
-        return this.serveAsset(req, res, APP_JS);
-      case '/assets/app.css':
-        return this.serveAsset(req, res, APP_CSS);
-      case '/api/listeners':
-        return handleListeners(req, res, this.state.api);
-      case '/api/events':
-        return handleEvents(req, res, query, this.state.api);
-      case '/healthz':
-        return handleHealth(req, res, this.state.api);
-      case '/metrics':
-        return handleMetrics(req, res, this.state.api);
-    }
-    const open = /^\/open\/(\d{1,5})$/.exec(target.path);
-    if (open?.[1]) return this.openPort(req, res, Number(open[1]));
-    sendError(req, res, 404, `nothing here: ${target.path}`, { hint: 'The page is at /, the API under /api/.' });
-  }
-
-  private serveAsset(req: IncomingMessage, res: ServerResponse, asset: Asset, headers: Record<string, string> = {}): void {
-    const common = { ...SECURITY_HEADERS, ETag: asset.etag, 'Cache-Control': 'no-cache', ...headers };
-    if (req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, common);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { ...common, 'Content-Type': asset.contentType, 'Content-Length': asset.body.length });
-    res.end(asset.body);
-  }
-
-  private openPort(req: IncomingMessage, res: ServerResponse, port: number): void {
-    if (port < 1 || port > 65535) return sendError(req, res, 400, `${port} is not a TCP port number`);
-    const parsed = parseHostHeader(req.headers.host);
-    if (!parsed) return sendError(req, res, 400, 'no Host header');
-    const where = openLocation(parsed, port, this.allowHosts);
-    let location = where.url;
-    if (this.token !== null && where.subdomain !== null) {
-      location = `${where.url.replace(/\/$/, '')}${AUTH_PATH}?ticket=${createTicket(this.token, where.subdomain)}`;
-    }
-    res.writeHead(302, { ...SECURITY_HEADERS, Location: location, 'Cache-Control': 'no-store' });
-    res.end();
+    return routeOwn(req, res, to.target, {
+      api: this.state.api,
+      token: this.token,
+      allowHosts: this.allowHosts,
+      forwards: this.forwards,
+    });
   }
 
   private proxyContext(): ProxyContext {
@@ -379,7 +343,22 @@ function splitPath(url: string | undefined): string {
   return (url ?? '').split('?')[0] ?? '';
 }
 
+/**
+ * What `portwatch forward --serve` hands serve: the target's watcher (serve then starts none
+ * of its own; its filter still applies) and the forwards (/api/forwards, events, the page).
+ */
+export interface ServeAttachments {
+  watcher?: ServeWatcher;
+  forwards?: ForwardSource;
+}
+
+function forwardProbe(probe: ServeServerOptions['probe']): { timeoutMs: number; maxBytes: number } | null {
+  if (probe === false) return null;
+  const given = probe === true || probe === undefined ? {} : probe;
+  return { timeoutMs: given.timeoutMs ?? PROBE_TIMEOUT_MS, maxBytes: given.maxBytes ?? PROBE_MAX_BYTES };
+}
+
 /** A `portwatch serve` server; call listen() to start it and close() to stop it. */
-export function createServeServer(options: ServeServerOptions = {}): ServeServer {
-  return new ServeServer(options);
+export function createServeServer(options: ServeServerOptions = {}, attach: ServeAttachments = {}): ServeServer {
+  return new ServeServer(options, attach);
 }

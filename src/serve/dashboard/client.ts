@@ -10,9 +10,11 @@
  * table is greyed out and marked stale until the next snapshot. Every TCP listener serve can
  * reach gets an "open" link (through /open/PORT), whether or not the probe found HTTP:
  * the snapshot's `open` says which network namespace that is (null: none, e.g. --no-proxy).
+ * Under `forward --serve`, forwarded rows also say where they are reachable here (forwards.ts).
  */
 import { UNSAFE_CHAR_CLASS } from '../../text/escape.js';
 import { FEED_JS } from './feed.js';
+import { FORWARDS_JS } from './forwards.js';
 
 export const DASHBOARD_JS = String.raw`'use strict';
 (function () {
@@ -119,7 +121,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
       }
     }
     tr.appendChild(op);
-    entry.text = searchText(v);
+    markForward(entry);
+    entry.text = searchText(v) + ' ' + forwardText(v).toLowerCase();
     applyFilter(entry);
   }
 
@@ -178,7 +181,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
 ${FEED_JS}
   var feedList = createFeed(feed, { el: el, clock: clock, proto: proto, endpoint: endpoint, max: FEED_MAX, windowMs: BURST_WINDOW_MS });
   function pushFeed(e) { feedList.push(e); }
-
+${FORWARDS_JS}
   // While the stream is down the table is what was true when it dropped: say so, and grey it out.
   function setStale(stale) {
     if (stale === (tableWrap.dataset.stale === 'true')) return;
@@ -248,6 +251,7 @@ ${FEED_JS}
     source.addEventListener('update', onUpdate);
     source.addEventListener('silent', onSilent);
     source.onmessage = onEvent;
+    listenForwards(source);
     source.onopen = function () { setStatus('live', 'live'); };
     source.onerror = function () {
       setStale(true);

@@ -6,7 +6,8 @@
  * instead of a hundred identical ones.
  *
  * `createFeed(list, h)`: `list` is the <ol>; `h` gives the page's helpers { el, clock,
- * proto, endpoint, max, windowMs }. Returns { push(event), clear() }.
+ * proto, endpoint, max, windowMs }. Returns { push(event), note(li), clear() }: note() puts a
+ * line of the caller's own (a forward, forwards.ts) on top, and ends any burst.
  */
 export const FEED_JS = String.raw`
   var BURST_RANGES_SHOWN = 8;
@@ -94,11 +95,17 @@ export const FEED_JS = String.raw`
       while (list.children.length > h.max) list.removeChild(list.lastChild);
     }
 
+    function note(li) {
+      top = null;
+      list.insertBefore(li, list.firstChild);
+      while (list.children.length > h.max) list.removeChild(list.lastChild);
+    }
+
     function clear() {
       list.textContent = '';
       top = null;
     }
 
-    return { push: push, clear: clear };
+    return { push: push, note: note, clear: clear };
   }
 `;

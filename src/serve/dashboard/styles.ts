@@ -64,6 +64,13 @@ tr.is-closed td.col-endpoint { text-decoration: line-through; }
 .feed .sign-open { color: var(--open); font-weight: 700; }
 .feed .sign-close { color: var(--close); font-weight: 700; }
 .feed li.burst code { overflow-wrap: anywhere; }
+/* forward --serve: where a target port is reachable on this host, and a port that moved. */
+.forward { display: inline-block; white-space: nowrap; }
+.forward-arrow { color: var(--muted); }
+a.forward-link { font-weight: 600; text-decoration: none; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+a.forward-link:hover { text-decoration: underline; }
+.badge.moved { background: var(--new); color: var(--fg); font-weight: 600; }
+.feed .sign-forward { color: var(--accent); font-weight: 700; }
 @media (max-width: 900px) {
   main { grid-template-columns: minmax(0, 1fr); }
 }
@@ -89,6 +96,8 @@ tr.is-closed td.col-endpoint { text-decoration: line-through; }
   #listeners td.col-open a.open { grid-area: open; align-self: center; justify-self: end; display: inline-block; padding: 0.3rem 0.9rem; border-radius: 999px;
     background: var(--accent); color: #fff; text-decoration: none; }
   #listeners td.col-open .page-title { grid-area: title; max-width: none; margin-top: 0.15rem; white-space: nowrap; }
+  #listeners td.col-open .forward { grid-column: 1 / -1; margin-top: 0.2rem; white-space: normal; }
+  #listeners td.col-open .forward .badge, #listeners td.col-open .forward .page-title { grid-area: auto; display: inline-block; margin-left: 0.35em; }
   .pid-inline { display: inline; }
   .sub { display: -webkit-box; }
 }
