@@ -3,16 +3,20 @@
  * portwatch forward, measured as users meet it (part of `npm run bench`; root, Linux):
  * the whole `portwatch forward` process, side by side with connecting directly, in one run.
  *
- *   node bench/forward.mjs [--gib 1] [--setups 300] [--idle 1000] [--listens 20]
+ *   node bench/forward.mjs [--gib 1] [--rounds 3] [--setups 300] [--idle 1000] [--listens 20] [--paths netns,netns-js,serve]
  *
  *   direct          a client on the host to a server on the host's loopback
  *   forward netns   `portwatch forward --netns-pid` to the same server in a network namespace
+ *   netns-js        the same with PORTWATCH_FORWARD_RELAY=js: bytes copied by the JavaScript relay
+ *                   (what runs where the addon cannot splice)
  *   forward serve   `portwatch forward URL` through a `portwatch serve` (its tunnel) on loopback
  *
- * Throughput of one connection and of 64 in parallel (GIB in total, uploaded), connection
- * setup (connect + one byte there and back, p50/p95), 1,000 idle connections held (the
- * forward's RSS before and after), and listen() in the target → host port accepting,
- * next to the engine's own detection (a `portwatch watch --json` on the same namespace).
+ * Throughput of one connection and of 64 in parallel (GIB in total, uploaded; the best of ROUNDS
+ * runs, the rows taking turns), CPU seconds per GiB over those runs (the client, i.e. this
+ * process; the forward, with serve for the tunnel; the server), connection setup (connect + one byte there and back, p50/p95), 1,000
+ * idle connections held (the forward's RSS before and after), and listen() in the target →
+ * host port accepting, next to the engine's own detection (`portwatch watch --json` on the
+ * same namespace). --paths picks the rows besides direct.
  */
 import { performance } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
@@ -25,12 +29,17 @@ import { createInterface } from 'node:readline';
 const { values } = parseArgs({
   options: {
     gib: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     setups: { type: 'string', default: '300' },
     idle: { type: 'string', default: '1000' },
     listens: { type: 'string', default: '20' },
+    // Which rows to run besides direct: netns, netns-js, serve.
+    paths: { type: 'string', default: 'netns,netns-js,serve' },
   },
 });
+const PATHS = new Set(values.paths.split(','));
 const TOTAL = Math.round(Number(values.gib) * 1024 ** 3);
+const ROUNDS = Math.max(1, Number(values.rounds));
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const TARGET = fileURLToPath(new URL('./forward-target.mjs', import.meta.url));
 const children = new Set();
@@ -45,8 +54,8 @@ process.on('exit', stopAll);
 process.on('SIGINT', () => process.exit(130));
 
 /** A line-oriented child: send(line) → next JSON line. */
-function lineChild(command, args) {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+function lineChild(command, args, env = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   children.add(child);
   const lines = [];
   let wake = null;
@@ -126,6 +135,13 @@ async function setups(port, n) {
   return { p50: quantile(xs, 0.5), p95: quantile(xs, 0.95) };
 }
 
+/** CPU seconds (user, system) a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const tick = 100; // USER_HZ on Linux
+  return { user: Number(fields[11]) / tick, sys: Number(fields[12]) / tick };
+}
+
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -184,40 +200,69 @@ async function main() {
   const hostSink = await targetListen(host);
   const innerSink = await targetListen(inner, hostSink.port + 1);
 
-  const direct = { name: 'direct (no forward)', port: hostSink.port, pid: null };
-  const fwdNetns = lineChild(process.execPath, [CLI, 'forward', '--netns-pid', String(inner.child.pid), '--json', '--no-config']);
-  const netnsRow = { name: 'forward --netns-pid', port: await forwardedPort(fwdNetns, innerSink.port), pid: fwdNetns.child.pid };
-  // serve prints its URL on stderr.
-  const serveErr = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--no-probe'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(serveErr);
-  const serveUrl = await new Promise((resolve, reject) => {
-    let err = '';
-    serveErr.stderr.on('data', (d) => {
-      err += d;
-      const m = /serving (http:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]);
+  const direct = { name: 'direct (no forward)', port: hostSink.port, pid: null, relays: [], sink: host.child.pid };
+  const rows = [direct];
+  const forwardNetns = async (name, env) => {
+    const fwd = lineChild(process.execPath, [CLI, 'forward', '--netns-pid', String(inner.child.pid), '--json', '--no-config'], env);
+    const pid = fwd.child.pid;
+    rows.push({ name, port: await forwardedPort(fwd, innerSink.port), pid, relays: [pid], sink: inner.child.pid });
+  };
+  if (PATHS.has('netns')) await forwardNetns('forward --netns-pid', {});
+  // The same direct mode with the JavaScript relay (what runs when the addon cannot splice).
+  if (PATHS.has('netns-js')) await forwardNetns('forward --netns-pid, JS relay', { PORTWATCH_FORWARD_RELAY: 'js' });
+  if (PATHS.has('serve')) {
+    // serve prints its URL on stderr.
+    const serveErr = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--no-probe'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000);
-  });
-  const fwdServe = lineChild(process.execPath, [CLI, 'forward', serveUrl, '--json', '--no-config']);
-  const serveRow = { name: 'forward URL (serve tunnel)', port: await forwardedPort(fwdServe, hostSink.port), pid: fwdServe.child.pid };
+    children.add(serveErr);
+    const serveUrl = await new Promise((resolve, reject) => {
+      let err = '';
+      serveErr.stderr.on('data', (d) => {
+        err += d;
+        const m = /serving (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000);
+    });
+    const fwdServe = lineChild(process.execPath, [CLI, 'forward', serveUrl, '--json', '--no-config']);
+    const port = await forwardedPort(fwdServe, hostSink.port);
+    const pid = fwdServe.child.pid;
+    rows.push({ name: 'forward URL (serve tunnel)', port, pid, relays: [pid, serveErr.pid], sink: host.child.pid });
+  }
 
-  const rows = [direct, netnsRow, serveRow];
+  // Throughput: the rows take turns, ROUNDS times, and each keeps its best run, so that a burst
+  // of other work on the machine does not land on one row only. CPU seconds per GiB over all
+  // runs: this process (the client), the forward (and serve), the sink.
+  const cpuNow = (row) => {
+    const own = process.cpuUsage();
+    const relay = row.relays.map(cpuSeconds).reduce((a, c) => a + c.user + c.sys, 0);
+    const sink = cpuSeconds(row.sink);
+    return { client: (own.user + own.system) / 1e6, relay, server: sink.user + sink.sys };
+  };
+  for (const row of rows) Object.assign(row, { one: 0, many: 0, cpu: { client: 0, relay: 0, server: 0 } });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const row of rows) {
+      const cpu0 = cpuNow(row);
+      row.one = Math.max(row.one, await throughput(row.port, 1));
+      row.many = Math.max(row.many, await throughput(row.port, 64));
+      const cpu1 = cpuNow(row);
+      for (const k of Object.keys(cpu0)) row.cpu[k] += (cpu1[k] - cpu0[k]) / ((2 * ROUNDS * TOTAL) / 1024 ** 3);
+    }
+  }
   for (const row of rows) {
-    row.one = await throughput(row.port, 1);
-    row.many = await throughput(row.port, 64);
     row.setup = await setups(row.port, Number(values.setups));
     if (row.pid !== null) row.idle = await idleConnections(row.port, Number(values.idle), row.pid);
   }
 
   // listen() in the namespace → the host port accepts, beside the engine's detection.
-  const watcher = lineChild(process.execPath, [CLI, 'watch', '--json', '--netns-pid', String(inner.child.pid), '--no-config']);
-  await sleep(1000);
+  const listens = PATHS.has('netns') ? Number(values.listens) : 0;
+  const watcher =
+    listens > 0 ? lineChild(process.execPath, [CLI, 'watch', '--json', '--netns-pid', String(inner.child.pid), '--no-config']) : null;
+  if (watcher !== null) await sleep(1000);
   const accepts = [];
   const detections = [];
-  for (let i = 0; i < Number(values.listens); i++) {
+  for (let i = 0; i < listens; i++) {
     const port = 31_000 + i * 7;
     const { at } = await targetListen(inner, port);
     const accepted = await firstAccept(port);
@@ -234,21 +279,26 @@ async function main() {
 
   const base = rows[0];
   console.log(
-    `portwatch forward: ${values.gib} GiB per throughput run, ${values.setups} setups, ${values.idle} idle connections (one run, ratios against direct)\n`,
+    `portwatch forward: ${values.gib} GiB per throughput run, best of ${ROUNDS}, ${values.setups} setups, ${values.idle} idle connections (one run, ratios against direct)\n`,
   );
-  console.log('| path | 1 connection | 64 connections | setup p50 / p95 | RSS idle → 1,000 connections held |');
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log(
+    '| path | 1 connection | 64 connections | CPU s per GiB: client / forward / server | setup p50 / p95 | RSS idle → 1,000 connections held |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const ratio = (x, b) => (r === base ? '' : ` (${(x / b).toFixed(2)}×)`);
     const idle = r.idle ? `${r.idle.before.toFixed(0)} → ${r.idle.held.toFixed(0)} MB` : '—';
+    const c = r.cpu;
+    const cpu = `${c.client.toFixed(2)} / ${r.relays.length > 0 ? c.relay.toFixed(2) : '—'} / ${c.server.toFixed(2)}`;
     console.log(
-      `| ${r.name} | ${r.one.toFixed(0)} MiB/s${ratio(r.one, base.one)} | ${r.many.toFixed(0)} MiB/s${ratio(r.many, base.many)} | ${r.setup.p50.toFixed(2)} / ${r.setup.p95.toFixed(2)} ms | ${idle} |`,
+      `| ${r.name} | ${r.one.toFixed(0)} MiB/s${ratio(r.one, base.one)} | ${r.many.toFixed(0)} MiB/s${ratio(r.many, base.many)} | ${cpu} | ${r.setup.p50.toFixed(2)} / ${r.setup.p95.toFixed(2)} ms | ${idle} |`,
     );
   }
-  console.log(
-    `\nlisten() in the namespace → host port accepting: p50 ${quantile(accepts, 0.5).toFixed(1)} ms, p95 ${quantile(accepts, 0.95).toFixed(1)} ms; ` +
-      `engine detection (watch --json, same listeners): p50 ${quantile(detections, 0.5).toFixed(1)} ms, p95 ${quantile(detections, 0.95).toFixed(1)} ms`,
-  );
+  if (accepts.length > 0)
+    console.log(
+      `\nlisten() in the namespace → host port accepting: p50 ${quantile(accepts, 0.5).toFixed(1)} ms, p95 ${quantile(accepts, 0.95).toFixed(1)} ms; ` +
+        `engine detection (watch --json, same listeners): p50 ${quantile(detections, 0.5).toFixed(1)} ms, p95 ${quantile(detections, 0.95).toFixed(1)} ms`,
+    );
   host.child.stdin.end();
   inner.child.stdin.end();
   stopAll();

@@ -2,9 +2,10 @@
   "targets": [
     {
       "target_name": "portwatch_sockdiag",
-      "sources": ["sockdiag.c"],
+      "sources": ["sockdiag.c", "relay.c", "relay-napi.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

@@ -19,6 +19,8 @@
  *   A TCP socket created inside another network namespace (for forwarding), handed to Node
  *   as an fd; the thread is switched back as for dump().
  *
+ * relayInit / relayStart / relayCut: the forward's splice data plane, in relay.c.
+ *
  * Errors are thrown like Node's own system errors: code (errno name), errno (negative),
  * syscall, and path when a path was involved.
  */
@@ -39,6 +41,8 @@
 #include <linux/sock_diag.h>
 
 #include <node_api.h>
+
+#include "portwatch.h"
 
 /* The kernel sizes dump datagrams to the reader's buffer but caps them near 32 KiB;
  * asking for more than that means a datagram is never cut short. */
@@ -70,7 +74,7 @@ static int fail(failure_t *f, int err, const char *syscall, const char *path) {
 }
 
 /* The errnos this addon can meet; musl has no strerrorname_np, so name them here. */
-static const char *errno_name(int e) {
+const char *pw_errno_name(int e) {
   switch (e) {
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
@@ -98,6 +102,15 @@ static const char *errno_name(int e) {
     case ENODATA: return "ENODATA";
     case ETIMEDOUT: return "ETIMEDOUT";
     case ECONNREFUSED: return "ECONNREFUSED";
+    case EPIPE: return "EPIPE";
+    case ECONNRESET: return "ECONNRESET";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ENOTSOCK: return "ENOTSOCK";
+    case ENOTCONN: return "ENOTCONN";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ENETDOWN: return "ENETDOWN";
+    case ENOSPC: return "ENOSPC";
     default: return "UNKNOWN";
   }
 }
@@ -257,7 +270,7 @@ static void throw_failure(napi_env env, const failure_t *f) {
     snprintf(message, sizeof message, "%s: %s", f->syscall, strerror(f->err));
   }
   napi_value code, msg, error, errno_value, syscall, path;
-  napi_create_string_utf8(env, errno_name(f->err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, pw_errno_name(f->err), NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
   napi_create_error(env, code, msg, &error);
   napi_create_int32(env, -f->err, &errno_value);
@@ -428,6 +441,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "dumpOn", dump_on_socket);
   export_function(env, exports, "closeSocket", close_socket);
   export_function(env, exports, "streamSocketIn", stream_socket_in);
+  pw_relay_export(env, exports);
   return exports;
 }
 

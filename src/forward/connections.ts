@@ -2,12 +2,15 @@
  * The connections a forwarder carries: each host connection relayed to a connection made
  * by the Connector. When a port stops being forwarded, its connections in flight may go
  * on for a grace period, then are cut; when portwatch stops, they are cut at once.
+ * A TCP-to-TCP pair goes to the addon's splice engine (splice-relay.ts); anything else, or
+ * any pair when the addon cannot take it, to the JavaScript relay (relay.ts).
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Connector, TargetAddress } from './connector.js';
 import { relay, type Relay } from './relay.js';
+import { spliceRelay } from './splice-relay.js';
 
 export interface ConnectionSetEvents {
   /** A connection could not be made in the target (port, message). */
@@ -44,11 +47,13 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
       (upstream) => {
         this.pending.delete(client);
         if (client.destroyed) return void upstream.destroy();
-        const r = relay(client, upstream);
+        // Two TCP sockets (direct mode): spliced by the addon's engine. Else copied in JS.
+        const spliced = spliceRelay(client, upstream);
+        const r = spliced ?? relay(client, upstream);
         let set = this.byPort.get(port);
         if (set === undefined) this.byPort.set(port, (set = new Set()));
         set.add(r);
-        client.resume(); // accepted paused: bytes waited in the kernel until now
+        if (spliced === null) client.resume(); // accepted paused: bytes waited in the kernel until now
         void r.done.then(() => {
           set.delete(r);
           if (set.size === 0 && this.byPort.get(port) === set) this.byPort.delete(port);

@@ -16,7 +16,35 @@ export interface SockDiagAddon {
   closeSocket(fd: number): void;
   /** A TCP socket (fd) created inside the network namespace at netnsPath; absent in addons built before forward. */
   streamSocketIn?(netnsPath: string, family: 4 | 6): number;
+  /**
+   * Starts the splice relay engine (one thread, one epoll) on first call; later calls replace
+   * onEnd. Absent in addons built before the splice relay (native/relay.c).
+   */
+  relayInit?(onEnd: RelayEndCallback): void;
+  /**
+   * Relays bytes between two connected TCP sockets with splice(2); returns the relay's id.
+   * Works on dups: the caller closes its own fds at once (no shutdown) and never uses them again.
+   */
+  relayStart?(clientFd: number, targetFd: number): number;
+  /** Ends a relay now (reset: SO_LINGER 0); false when it had already ended. Its end is reported as 'cut'. */
+  relayCut?(id: number, reset?: boolean): boolean;
 }
+
+/** How a native relay ended: both ways cleanly, a side reset, another socket error, or relayCut(). */
+export type RelayEndHow = 'eof' | 'reset' | 'error' | 'cut';
+
+/**
+ * Called on the Node thread when a native relay has ended: bytes client → target (up) and back
+ * (down); for 'reset' and 'error', the errno's name and the side it happened on.
+ */
+export type RelayEndCallback = (
+  id: number,
+  up: number,
+  down: number,
+  how: RelayEndHow,
+  code: string | null,
+  side: 'client' | 'target' | null,
+) => void;
 
 // Both src/sources/ and dist/sources/ sit two levels below the package root.
 const PACKAGE_ROOT = new URL('../../', import.meta.url);
