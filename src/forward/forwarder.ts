@@ -148,7 +148,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     );
   }
 
-  /** A target that starts listening on IPv6 after the forward began: add ::1 on the same port. */
+  /** A target that starts listening on IPv6 after the forward began: add ::1 on the same port, and announce the forward again. */
   private addIPv6(entry: Entry, listeners: Listener[]): void {
     const binding = entry.binding!;
     if (this.options.bind !== null || entry.binding6Pending || binding.addresses.includes('::1') || !wantsIPv6(listeners)) return;
@@ -158,7 +158,10 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         if (entry.binding !== binding || this.closed) return unbind(extra);
         binding.servers.push(...extra.servers);
         binding.addresses.push(...extra.addresses);
-        if (entry.info !== null) entry.info.local = binding.addresses.map((address) => ({ address, port: binding.port }));
+        if (entry.info === null) return;
+        // Announced again with both addresses: consumers replace a forward by its target port.
+        entry.info = { ...entry.info, local: binding.addresses.map((address) => ({ address, port: binding.port })) };
+        this.emit('forward', { type: 'forward', time: new Date().toISOString(), ...entry.info });
       },
       () => undefined, // ::1 taken here: 127.0.0.1 still serves the forward
     );

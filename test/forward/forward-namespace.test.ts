@@ -122,6 +122,20 @@ describe.skipIf(why !== null)('forward --netns-pid (direct mode)', () => {
     expect(await httpGet(`http://127.0.0.1:${other}/`)).toBe(`hello from ${other}`);
   });
 
+  it('adds ::1 when the target starts listening on IPv6 after the forward began, and announces it again', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1', serve: 'http' }], { netns: true });
+    const [port] = holder.ports as [number];
+    const { r } = start(holder.pid);
+    await waitFor(() => r.forwards.length === 1, 'a forward');
+    expect(r.forwards[0]!.local).toEqual([{ address: '127.0.0.1', port }]);
+    await holder.open({ proto: 'tcp', host: '::1', port, serve: 'http' });
+    await waitFor(() => r.forwards.length === 2, 'the forward announced again');
+    expect(r.forwards[1]!.remote.port).toBe(port);
+    expect(r.forwards[1]!.local.map((l) => l.address).sort()).toEqual(['127.0.0.1', '::1']);
+    expect(await httpGet(`http://[::1]:${port}/`)).toBe(`hello from ${port}`);
+    expect(r.unforwards).toEqual([]);
+  });
+
   it('closes the host port when the target closes, and forwards again when it reopens', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1', serve: 'http' }], { netns: true });
     const [port] = holder.ports as [number];
