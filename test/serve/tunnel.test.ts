@@ -1,0 +1,258 @@
+/**
+ * serve's tunnel end (TunnelEndpoint) in an HTTP server on loopback, reached by the forward's
+ * connector: bytes exact both ways, half-close, resets passed on, each slow reader slowing
+ * the other side down instead of serve buffering without bound, and handshakes refused.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Listener } from '../../src/listener.js';
+import { createTunnelConnector } from '../../src/forward/tunnel-connector.js';
+import { HIGH_WATER, type WebSocketDuplex } from '../../src/forward/ws-duplex.js';
+import { TunnelEndpoint, tunnelPort } from '../../src/serve/tunnel.js';
+import { waitFor } from '../helpers/processes.js';
+
+interface Fixture {
+  base: URL;
+  endpoint: TunnelEndpoint;
+  /** The connections serve made to the target, as they were tracked. */
+  upstreams: net.Socket[];
+  logs: string[];
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+async function listen(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => server.close());
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** serve's HTTP side as far as the tunnel goes: every upgrade to /api/tunnel/<PORT> reaches the endpoint. */
+async function serveTunnel(): Promise<Fixture> {
+  const endpoint = new TunnelEndpoint();
+  const upstreams: net.Socket[] = [];
+  const logs: string[] = [];
+  const sockets = new Set<Duplex>();
+  const server = http.createServer((_req, res) => res.end());
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    const port = tunnelPort(req.url ?? '');
+    if (port === null) return void socket.destroy();
+    endpoint.handle(req, socket, head, port, {
+      resolve: () => ({ ok: true, target: { host: '127.0.0.1', port, family: 4, tls: false }, listener: {} as Listener }),
+      track: (s) => upstreams.push(s as net.Socket),
+      log: (m) => logs.push(m),
+    });
+  });
+  const port = await listen(server);
+  cleanups.push(() => {
+    endpoint.close();
+    for (const s of sockets) s.destroy();
+  });
+  return { base: new URL(`http://127.0.0.1:${port}`), endpoint, upstreams, logs };
+}
+
+/** A target that hands each accepted connection to `onSocket`. */
+async function target(onSocket: (s: net.Socket) => void): Promise<number> {
+  const server = net.createServer({ allowHalfOpen: true }, onSocket);
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('error', () => undefined); // resets are what some tests make
+  });
+  cleanups.push(() => sockets.forEach((s) => s.destroy()));
+  return listen(server);
+}
+
+async function open(f: Fixture, port: number): Promise<WebSocketDuplex> {
+  const d = (await createTunnelConnector({ base: f.base, token: null }).connect({
+    address: '127.0.0.1',
+    port,
+    family: 4,
+  })) as WebSocketDuplex;
+  cleanups.push(() => d.destroy());
+  return d;
+}
+
+const STALL_CAP = 512 * 1024 * 1024;
+
+/** Writes 1 MiB chunks until the stream takes no more for 500 ms (or STALL_CAP); the bytes it took. */
+function writeUntilStalled(s: NodeJS.WritableStream): Promise<number> {
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  return new Promise((resolve) => {
+    let n = 0;
+    const pump = (): void => {
+      while (n < STALL_CAP) {
+        n += chunk.length;
+        if (s.write(chunk)) continue;
+        const drained = (): void => {
+          clearTimeout(quiet);
+          pump();
+        };
+        const quiet = setTimeout(() => {
+          s.off('drain', drained);
+          resolve(n);
+        }, 500);
+        return void s.once('drain', drained);
+      }
+      resolve(n);
+    };
+    pump();
+  });
+}
+
+const collect = (s: NodeJS.ReadableStream): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+  });
+
+const closed = (s: Duplex): Promise<Error | null> =>
+  new Promise((resolve) => {
+    let error: Error | null = null;
+    s.on('error', (e) => (error = e));
+    s.once('close', () => resolve(error));
+  });
+
+describe('the serve tunnel', () => {
+  it('carries bytes exactly both ways, with a half-close each way', async () => {
+    const f = await serveTunnel();
+    // The target reads all, then answers with what it read reversed, then ends.
+    const port = await target((s) => {
+      void collect(s).then((all) => s.end(Buffer.from(all).reverse()));
+    });
+    const d = await open(f, port);
+    const payload = randomBytes(3 * 1024 * 1024 + 17);
+    const back = collect(d);
+    const done = closed(d);
+    d.end(payload);
+    expect((await back).equals(Buffer.from(payload).reverse())).toBe(true);
+    expect(await done).toBeNull();
+    await waitFor(() => f.upstreams[0]?.destroyed, 'serve to close its connection to the target');
+  });
+
+  it('keeps the other direction open after one side ends', async () => {
+    const f = await serveTunnel();
+    let toTarget: net.Socket | null = null;
+    const port = await target((s) => (toTarget = s));
+    const d = await open(f, port);
+    await waitFor(() => toTarget, 'the connection in the target');
+    const targetGot = collect(toTarget!);
+    d.end(Buffer.from('question'));
+    expect((await targetGot).toString()).toBe('question'); // the target saw our FIN...
+    const back = collect(d);
+    toTarget!.write('still '); // ...and may still answer
+    toTarget!.end('answering');
+    expect((await back).toString()).toBe('still answering');
+  });
+
+  it('passes a reset on: the target resets, the tunnel fails with the reason', async () => {
+    const f = await serveTunnel();
+    const port = await target((s) => s.once('data', () => s.resetAndDestroy()));
+    const d = await open(f, port);
+    const done = closed(d);
+    d.resume();
+    d.write('x');
+    expect((await done)?.message).toMatch(/ECONNRESET|closed/);
+  });
+
+  it('passes a reset on: the forward side fails, the target sees a reset', async () => {
+    const f = await serveTunnel();
+    let toTarget: net.Socket | null = null;
+    const port = await target((s) => (toTarget = s));
+    const d = await open(f, port);
+    await waitFor(() => toTarget, 'the connection in the target');
+    const targetEnd = new Promise<string>((resolve) => {
+      toTarget!.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      toTarget!.on('end', () => resolve('a clean end'));
+    });
+    d.on('error', () => undefined);
+    d.destroy(new Error('read ECONNRESET'));
+    expect(await targetEnd).toBe('ECONNRESET');
+  });
+
+  it('a target that does not read slows the forward side down instead of filling serve', async () => {
+    const f = await serveTunnel();
+    const port = await target((s) => s.pause()); // reads nothing
+    const d = await open(f, port);
+    const accepted = await writeUntilStalled(d);
+    // Without backpressure serve would take it all; with it, what is held is kernel buffers
+    // and a few HIGH_WATERs.
+    expect(accepted).toBeLessThan(STALL_CAP / 4);
+    expect(f.upstreams[0]!.writableLength).toBeLessThan(HIGH_WATER + 256 * 1024);
+  });
+
+  it('a forward side that does not read slows the target down instead of filling serve', async () => {
+    const f = await serveTunnel();
+    let written: Promise<number> | null = null;
+    const port = await target((s) => (written = writeUntilStalled(s)));
+    const d = await open(f, port);
+    d.pause(); // the forward side's reader stops pulling
+    d.write('go');
+    await waitFor(() => written, 'the connection in the target');
+    const n = await written!;
+    expect(n).toBeLessThan(STALL_CAP / 4);
+    // Everything the target wrote still arrives, exactly, once the reader pulls again.
+    let received = 0;
+    d.on('data', (c: Buffer) => (received += c.length));
+    d.resume();
+    await waitFor(() => received === n, `all ${n} bytes`, 20_000).catch((e: Error) => {
+      throw new Error(
+        `${e.message} (received ${received}, ${d.readableLength} buffered, flowing ${d.readableFlowing}, destroyed ${d.destroyed})`,
+      );
+    });
+  });
+
+  it('refuses what is not a WebSocket handshake, and a page', async () => {
+    const f = await serveTunnel();
+    const port = await target(() => undefined);
+    const status = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(new URL(`/api/tunnel/${port}`, f.base), {
+          headers: { Connection: 'Upgrade', Upgrade: 'websocket', ...headers },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('upgrade', (res, socket: net.Socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const key = randomBytes(16).toString('base64');
+    expect(await status({ 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key })).toBe(101);
+    expect(await status({ 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Key': key })).toBe(426);
+    expect(await status({ 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'short' })).toBe(400);
+    expect(await status({ 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key, Origin: 'http://page.example' })).toBe(403);
+    const free = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await expect(
+      createTunnelConnector({ base: f.base, token: null }).connect({ address: '127.0.0.1', port: free, family: 4 }),
+    ).rejects.toThrow(/serve refused the tunnel: 502 .*cannot connect to port/);
+  });
+
+  it('close() ends the tunnels it carries', async () => {
+    const f = await serveTunnel();
+    const port = await target(() => undefined);
+    const d = await open(f, port);
+    const done = closed(d);
+    f.endpoint.close();
+    expect(await done).toBeInstanceOf(Error);
+    await waitFor(() => f.upstreams[0]?.destroyed, 'the connection to the target closed');
+  });
+});
