@@ -11,6 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { rmdir, writeFile } from 'node:fs/promises';
 import { geteuid } from 'node:process';
 import { processExists } from '../namespaces.js';
 
@@ -163,14 +164,22 @@ export function removeInstanceNow(dir: string): boolean {
 }
 
 /**
- * Removes the instance after its reader was closed. Should a read still be in progress in
- * the kernel (it cannot be cancelled), a line written to trace_marker completes it; bounded.
+ * Removes the instance after its reader was closed, off the main thread: the kernel takes
+ * 30–70 ms to free an instance (its per-CPU buffers, an RCU grace period), which would
+ * otherwise hold up whatever the closing program does next (`wait` printing its answer).
+ * Should a read still be in progress in the kernel (it cannot be cancelled), a line written
+ * to trace_marker completes it; bounded.
  */
 export async function removeInstance(dir: string, attempts = 20): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
-    if (removeInstanceNow(dir)) return true;
     try {
-      writeFileSync(`${dir}/trace_marker`, 'portwatch: closing\n');
+      await rmdir(dir);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    }
+    try {
+      await writeFile(`${dir}/trace_marker`, 'portwatch: closing\n');
     } catch {
       // gone or not writable: the next rmdir says which
     }
