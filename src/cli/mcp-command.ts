@@ -5,19 +5,22 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { PortwatchError } from '../errors.js';
+import { PortwatchError } from '../errors.js';
 import {
+  addHostOptions,
   addRulesOptions,
   addTargetOptions,
+  toHostMode,
   toRules,
   toScanOptions,
+  type RawHostOptions,
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
 import { createLogger } from './logger.js';
 import { parseDuration } from './parse-args.js';
 
-interface McpCliOptions extends RawTargetOptions, RawRulesOptions {
+interface McpCliOptions extends RawTargetOptions, RawRulesOptions, RawHostOptions {
   interval?: string;
 }
 
@@ -32,7 +35,7 @@ export function registerMcp(program: Command): void {
     .description(
       'serve the Model Context Protocol on stdio: list_listening_ports, wait_for_port, get_port_events, who_owns_port, stop_port (destructive); resource portwatch://listeners',
     );
-  addRulesOptions(addTargetOptions(cmd))
+  addHostOptions(addRulesOptions(addTargetOptions(cmd)))
     .option(
       '--interval <duration>',
       'scan every DURATION (events, resource updates, wait_for_port); default: adaptive, waits look every 100ms',
@@ -40,8 +43,11 @@ export function registerMcp(program: Command): void {
     .action(async (opts: McpCliOptions) => {
       const log = createLogger(opts.logLevel);
       const scan = toScanOptions(opts);
+      const host = toHostMode(opts);
       const rules = toRules(opts);
       const interval = opts.interval === undefined ? undefined : parseDuration(opts.interval, 'interval');
+      if (interval !== undefined && host.all)
+        throw new PortwatchError('EUSAGE', '--interval cannot be used with -A: every namespace is looked at within a CPU budget instead');
       // Loaded on use: the MCP SDK and zod cost every other command startup time and memory.
       const [{ createPortwatchMcpServer }, { BoundedStdioServerTransport }] = await Promise.all([
         import('../mcp/server.js'),
@@ -49,6 +55,8 @@ export function registerMcp(program: Command): void {
       ]);
       const mcp = createPortwatchMcpServer({
         scan,
+        ...(host.all ? { allNamespaces: true } : {}),
+        ...(host.container !== null ? { container: host.container } : {}),
         rules,
         version: version(),
         ...(interval !== undefined ? { interval } : {}),
@@ -75,7 +83,7 @@ export function registerMcp(program: Command): void {
       transport.onclose = () => stop();
       mcp.server.server.onerror = (err) => log.warn(`mcp: ${err.message}`);
       await mcp.server.connect(transport);
-      log.info(`portwatch mcp ready; ${rules.describe()}`);
+      log.info(`portwatch mcp ready${host.all ? ' (every network namespace)' : ''}; ${rules.describe()}`);
       await stopped;
       await mcp.server.close();
       await mcp.close();

@@ -16,6 +16,10 @@ import type { ContainerIndex } from './container-index.js';
 import type { Space } from './host-space.js';
 import type { NamespaceInventory } from './namespace-inventory.js';
 
+function* cgroupsOf(pids: readonly number[], index: ContainerIndex): Generator<CgroupContainer | null> {
+  for (const pid of pids) yield index.ofProcess(pid);
+}
+
 export class HostContainers {
   /** Bumped on every inventory refresh: a namespace's sole container is worked out once per generation. */
   generation = 0;
@@ -40,7 +44,8 @@ export class HostContainers {
     if (space.soleAt !== this.generation) {
       const members = this.inventory.membersOf(space.netns);
       // No process left (a namespace going away): keep what was known.
-      if (members.length > 0 || space.soleAt < 0) space.soleCgroup = soleContainer(members.map((pid) => index.ofProcess(pid)));
+      // Read lazily: the first process on the host (or in a second container) settles it.
+      if (members.length > 0 || space.soleAt < 0) space.soleCgroup = soleContainer(cgroupsOf(members, index));
       space.soleAt = this.generation;
     }
     return space.soleCgroup;

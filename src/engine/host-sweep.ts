@@ -28,9 +28,18 @@ export interface Pace extends SweepPolicy {
   tickMs: number;
   /** Between two looks for namespaces, ms (at least; see host-watcher.ts). */
   refreshMs: number;
+  /**
+   * Fraction of one core the looks for namespaces may take (on a host whose processes come
+   * and go all the time, each lists /proc). Under tracefs a task's event names its namespace
+   * at once, so these looks only catch namespaces that went away, and mounts: less.
+   */
+  refreshBudget: number;
 }
 
-/** The pace for a trigger: polling 1 % of a core every 100 ms; tracefs 0.4 % every 500 ms. */
+/**
+ * The pace for a trigger: polling 1 % of a core every 100 ms, 0.3 % for looks for
+ * namespaces; tracefs 0.4 % every 500 ms, 0.15 % for looks for namespaces.
+ */
 export function pacing(tracefs: boolean, options: { cpuBudget?: number; refreshMs?: number } = {}): Pace {
   return {
     budget: options.cpuBudget ?? (tracefs ? 0.004 : 0.01),
@@ -38,6 +47,7 @@ export function pacing(tracefs: boolean, options: { cpuBudget?: number; refreshM
     hotMs: 5_000,
     tickMs: tracefs ? 500 : 100,
     refreshMs: options.refreshMs ?? (tracefs ? 2_000 : 1_000),
+    refreshBudget: tracefs ? 0.0015 : 0.003,
   };
 }
 
@@ -134,6 +144,18 @@ export class Sweep {
     return false;
   }
 
+  /**
+   * What each namespace read cost, all told (the read, building its listeners, the diff, the
+   * events and their handlers): `readsMs`, the step's cost of its reads, shared by each one's
+   * read time. The fair share is priced on it: a namespace of a thousand churning listeners
+   * costs far more than its netlink read. A sweep's reads (`timer`) also price reads to come.
+   */
+  priceReads(scanned: readonly { netns: string; readMs: number }[], readsMs: number, nowMs: number, timer: boolean): void {
+    const total = scanned.reduce((sum, s) => sum + s.readMs, 0);
+    for (const s of scanned) this.wasRead(s.netns, nowMs, total > 0 ? (readsMs * s.readMs) / total : readsMs / scanned.length);
+    if (timer && scanned.length > 0) this.readCost.record(readsMs / scanned.length);
+  }
+
   /** Adds what the budget accrued since the last call; returns the tokens (ms of CPU) to spend. */
   accrue(nowMs: number): number {
     const { budget } = this.policy;
@@ -208,15 +230,14 @@ export function makeLooks(looks: readonly Look[], sweep: Sweep, probe: (netns: s
   return probes;
 }
 
-/** What looking for namespaces may cost, as a fraction of one core; and its slowest pace. */
-const REFRESH_BUDGET = 0.005;
+/** The slowest pace of looks for namespaces. */
 const REFRESH_MAX_MS = 10_000;
 
 /**
  * Is a look for namespaces due? Every `refreshMs`, or less often when the last one cost more
- * than REFRESH_BUDGET of a core (a host starting processes all the time), never less often
+ * than `refreshBudget` of a core (a host starting processes all the time), never less often
  * than REFRESH_MAX_MS. This has its own budget: process churn must not starve the sweep.
  */
 export function refreshDue(pace: Pace, lastMs: number, lastCostMs: number, nowMs: number): boolean {
-  return nowMs - lastMs >= Math.min(REFRESH_MAX_MS, Math.max(pace.refreshMs, lastCostMs / REFRESH_BUDGET));
+  return nowMs - lastMs >= Math.min(REFRESH_MAX_MS, Math.max(pace.refreshMs, lastCostMs / pace.refreshBudget));
 }

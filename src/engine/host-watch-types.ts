@@ -41,6 +41,15 @@ export interface UpdateEvent {
   listener: Listener;
 }
 
+/** After every step of the watcher (a look at some or all namespaces), for those who wait on fresh looks. */
+export interface HostTickEvent {
+  reason: 'first' | 'timer' | 'hint' | 'rescan';
+  /** The step's number: `HostWatcher.steps` counted it when it started. */
+  step: number;
+  /** What made the step fail, or null. */
+  error: Error | null;
+}
+
 export type HostWatcherEvents = {
   ready: [listeners: Listener[]];
   open: [event: PortEvent];
@@ -50,5 +59,6 @@ export type HostWatcherEvents = {
   'namespace-open': [event: NamespaceEvent];
   'namespace-close': [event: NamespaceEvent];
   scan: [scan: ScanEvent];
+  tick: [tick: HostTickEvent];
   error: [error: Error];
 };

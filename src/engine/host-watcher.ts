@@ -2,7 +2,8 @@
  * HostWatcher: every network namespace on the machine, watched by one process. Emits what a
  * PortWatcher emits (`ready`, `open`, `close`, `change`, `scan`, `error`; `whenReady()`,
  * `snapshot()`, `rescan()`, `close()`), so consumers of one can take the other, plus
- * `namespace-open` / `namespace-close` and `update` (a listener's container named late).
+ * `namespace-open` / `namespace-close`, `update` (a listener's container named late) and
+ * `tick` after every step (numbered by `steps`: who asks for a look can tell one that began after).
  *
  * When to look, and where:
  * - tracefs (root): an event names the task that called listen()/bind(); its namespace
@@ -15,6 +16,8 @@
  * - namespaces themselves are looked for every `refreshMs` (only new pids are read; nothing
  *   at all while /proc/loadavg says no task came or went), within a budget of their own
  *   (refreshDue), and at once when the container engine says a container started.
+ * Every part of a step is priced on the lesser of wall and CPU time (costSince), so the
+ * budgets hold on a loaded machine too.
  */
 import { EventEmitter } from 'node:events';
 import { PortwatchError } from '../errors.js';
@@ -24,17 +27,13 @@ import { startTrigger, type StartedTrigger } from '../triggers/select.js';
 import type { Hint } from '../triggers/trigger.js';
 import { HintPacer } from '../watch/hint-pacing.js';
 import { HintQueue } from './host-hints.js';
-import { HostScanner } from './host-scanner.js';
+import { HostScanner, type HostScanResult } from './host-scanner.js';
 import { makeLooks, pacing, refreshDue, Sweep, type Look, type Pace } from './host-sweep.js';
 import type { HostWatcherEvents, HostWatchOptions } from './host-watch-types.js';
 import { Emitter } from './host-emitter.js';
+import { costSince, cpuMs } from './step-cost.js';
 
-export type { HostWatcherEvents, HostWatchOptions, NamespaceEvent, UpdateEvent } from './host-watch-types.js';
-
-const cpuMs = (): number => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
+export type { HostTickEvent, HostWatcherEvents, HostWatchOptions, NamespaceEvent, UpdateEvent } from './host-watch-types.js';
 
 type Reason = 'first' | 'timer' | 'hint' | 'rescan';
 
@@ -50,7 +49,7 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
   private readonly onAbort = (): void => void this.close();
   private lastRefreshMs = Number.NEGATIVE_INFINITY;
   private refreshSoon = false;
-  /** What the last refresh cost (wall ms: it is synchronous). */
+  /** What the last refresh cost (ms, the lesser of wall and CPU). */
   private refreshCostMs = 0;
   private probeAll = false;
   private readonly hints = new HintQueue();
@@ -61,6 +60,7 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
   private again: Reason | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  private stepsStarted = 0;
 
   /** Throws PortwatchError for a source or trigger that cannot work here. */
   constructor(private readonly options: HostWatchOptions = {}) {
@@ -117,9 +117,22 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
     return this.scanner.missing();
   }
 
-  /** Looks for new namespaces and probes every one as soon as possible. */
-  rescan(): void {
-    this.request('rescan', true);
+  /**
+   * Probes every namespace as soon as possible (and reads those that changed); first looks for
+   * new namespaces, unless `namespaces` is false (then they are looked for when due, as ever).
+   */
+  rescan(options: { namespaces?: boolean } = {}): void {
+    this.request('rescan', options.namespaces ?? true);
+  }
+
+  /** Walks of every process's fd table for owners so far (new sockets no event named). */
+  get walks(): number {
+    return this.scanner.walks;
+  }
+
+  /** Steps started so far (a `tick` event follows each one, with its number). */
+  get steps(): number {
+    return this.stepsStarted;
   }
 
   /** Stops watching; idempotent; no event after it resolves. */
@@ -176,8 +189,24 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
       if (this.again !== 'first') this.again = reason === 'timer' && this.again !== null ? this.again : reason;
       return;
     }
+    const step = ++this.stepsStarted;
     this.running = this.step(reason)
-      .catch((e: unknown) => this.out.error(e instanceof Error ? e : new Error(String(e))))
+      .then(
+        () => null,
+        (e: unknown) => {
+          const error = e instanceof Error ? e : new Error(String(e));
+          this.out.error(error);
+          return error;
+        },
+      )
+      .then((error) => {
+        if (this.closed || this.listenerCount('tick') === 0) return;
+        try {
+          this.emit('tick', { reason, step, error });
+        } catch (e) {
+          this.out.error(e instanceof Error ? e : new Error(String(e))); // a handler's throw must not stop the watcher
+        }
+      })
       .finally(() => {
         this.running = null;
         const again = this.again;
@@ -211,7 +240,7 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
     for (const netns of placed.opened) this.opening.add(netns);
     if (placed.everywhere) this.probeAll = true;
     if (this.refreshSoon || refreshDue(this.pace, this.lastRefreshMs, this.refreshCostMs, wall)) this.refresh(time, wall, toRead);
-    const refreshedMs = performance.now() - wall;
+    const refreshedMs = costSince(wall, cpu);
     let looks: Look[] = [];
     if (this.probeAll) looks = this.scanner.netnsList().map((netns) => ({ netns, kind: 'probe' }));
     else if (reason === 'timer') {
@@ -223,12 +252,14 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
     const probeStarted = performance.now();
     const probed = makeLooks(looks, this.sweep, (n) => this.scanner.probe(n), toRead);
     const probeMs = performance.now() - probeStarted;
-    const attributionMs = toRead.size > 0 ? await this.read(toRead, likely, time, reason) : 0;
+    const result = toRead.size > 0 ? await this.read(toRead, likely, time, reason) : null;
     if (this.closed) return;
-    const costMs = Math.max(0, Math.min(performance.now() - wall, cpuMs() - cpu));
+    const costMs = costSince(wall, cpu);
+    // Owner walks are paid once per new listener, not per sweep (as PortWatcher prices its ticks).
+    const readsMs = Math.max(0, costMs - (result?.attributionMs ?? 0) - refreshedMs - probeMs);
+    if (result !== null) this.sweep.priceReads(result.scanned, readsMs, performance.now(), reason === 'timer');
     if (reason === 'timer') {
-      // Owner walks are paid once per new listener, not per sweep (as PortWatcher prices its ticks).
-      this.sweep.spend(costMs - attributionMs - refreshedMs);
+      this.sweep.spend(readsMs + probeMs);
       if (probed > 0) this.sweep.probeCost.record(probeMs / probed);
     } else if (reason === 'hint') this.pacer.record(costMs);
     this.out.flush(time);
@@ -247,8 +278,9 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
   private refresh(time: string, nowMs: number, toRead: Set<string>, initial = false): void {
     this.refreshSoon = false;
     this.lastRefreshMs = nowMs;
+    const cpu = cpuMs();
     const r = this.scanner.refresh();
-    this.refreshCostMs = performance.now() - nowMs;
+    this.refreshCostMs = costSince(nowMs, cpu);
     for (const { namespace, listeners } of r.closed) this.out.namespaceClosed(time, namespace, listeners);
     for (const netns of r.opened) {
       if (!initial) this.opening.add(netns);
@@ -263,10 +295,10 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
     if (r.opened.length > 0 || r.closed.length > 0 || initial) this.sweep.setNamespaces(this.scanner.netnsList(), nowMs);
   }
 
-  /** Reads the namespaces and tells what changed; returns the time spent finding owners. */
-  private async read(toRead: Set<string>, likely: number[], time: string, reason: Reason): Promise<number> {
+  /** Reads the namespaces and tells what changed. */
+  private async read(toRead: Set<string>, likely: number[], time: string, reason: Reason): Promise<HostScanResult> {
     const result = await this.scanner.scan(toRead, likely);
-    if (this.closed) return result.attributionMs;
+    if (this.closed) return result;
     const now = performance.now();
     for (const netns of this.opening) {
       if (!toRead.has(netns)) continue;
@@ -275,14 +307,10 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
       if (info !== null) this.out.namespaceOpened(time, info);
     }
     const changed = this.out.diff(time, result.scanned);
-    for (const { netns, readMs } of result.scanned) this.sweep.wasRead(netns, now, readMs);
     for (const netns of changed) this.sweep.heat(netns, now);
-    if (reason === 'timer' && result.scanned.length > 0) {
-      this.sweep.readCost.record((result.durationMs - result.attributionMs) / result.scanned.length);
-    }
     for (const netns of result.failed) this.out.failed(netns, this.scanner.namespace(netns)?.problem ?? null);
     this.emitScan(reason, result.durationMs);
-    return result.attributionMs;
+    return result;
   }
 
   private emitScan(reason: Reason, durationMs: number): void {

@@ -6,8 +6,9 @@
  * Incremental: a refresh lists /proc (one readdir) and reads the namespace link of pids not
  * seen before only. Two kinds of known pids are read again, because a process can change
  * namespace without changing pid (`unshare --net CMD` calls unshare() and then execs;
- * `ip netns exec` and `nsenter` call setns()): pids first seen less than YOUNG_MS ago (a
- * namespace is almost always entered right after a process starts), and a slice of all the
+ * `ip netns exec` and `nsenter` call setns()): pids first seen less than YOUNG_MS ago, and at
+ * least once after the look that found them however late the next look comes (a namespace is
+ * almost always entered right after a process starts), and a slice of all the
  * others each refresh, round-robin, so every pid is re-read every few seconds at most.
  *
  * When /proc/loadavg says no task was created or ended since the last refresh (its thread
@@ -72,8 +73,14 @@ export class NamespaceInventory {
   refresh(): Set<string> {
     const now = this.now();
     this.touched = new Set();
+    // Re-read before they age out: looks can be further apart than YOUNG_MS (a busy host paces
+    // them by their cost), and a process that entered a namespace after the look that found it
+    // (`unshare --net CMD` just started) would otherwise be left where it was first seen.
+    for (const pid of this.young) {
+      const entry = this.pids.get(pid);
+      if (entry !== undefined) this.reread(pid, entry);
+    }
     this.young = this.young.filter((pid) => (this.pids.get(pid)?.firstSeenMs ?? -Infinity) > now - YOUNG_MS);
-    for (const pid of this.young) this.reread(pid, this.pids.get(pid) as PidEntry);
     const text = readBounded(`${this.procRoot}/loadavg`, 256);
     const stamp = text === null ? null : loadavgStamp(text.toString('latin1'));
     if (stamp !== null && stamp === this.stamp && now - this.fullAtMs < FULL_EVERY_MS) return this.live();

@@ -3,6 +3,7 @@
  * hundreds of listeners, so commands are cut unless asked for in full, and the text part
  * is a summary table rather than the JSON a second time.
  */
+import { containerLabel } from '../engine/container-identity.js';
 import { displayAddress, type Listener, type ProcessInfo } from '../listener.js';
 import { escapeControl } from '../text/escape.js';
 
@@ -29,10 +30,19 @@ export function where(l: Pick<Listener, 'family' | 'address' | 'port'> & { inter
   return escapeControl(displayAddress(l));
 }
 
-/** One line: `tcp [::1]:3000 node (pid 12) [web]`. */
-export function short(l: Listener, label: string | null): string {
+/**
+ * One line: `tcp [::1]:3000 node (pid 12) [web]`; with `hostMode` (every namespace) where it
+ * listens too: `… in netns 4026532 (container web)`.
+ */
+export function short(l: Listener, label: string | null, hostMode = false): string {
   const who = l.process ? `${visible(l.process.name)} (pid ${l.process.pid})` : 'unknown process';
-  return `${l.protocol} ${where(l)} ${who}${label === null ? '' : ` [${visible(label)}]`}`;
+  return `${l.protocol} ${where(l)} ${who}${label === null ? '' : ` [${visible(label)}]`}${hostMode ? ` in ${placeOf(l)}` : ''}`;
+}
+
+/** Where a listener is, in host mode: `netns 4026532 (container web)`, or `netns 4026531` outside containers. */
+export function placeOf(l: Pick<Listener, 'netns' | 'container'>): string {
+  const c = l.container;
+  return `netns ${l.netns ?? '?'}${c === null || c === undefined ? '' : ` (container ${visible(containerLabel(c))})`}`;
 }
 
 /** Aligned columns; the last one is not padded. */
@@ -46,11 +56,19 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** The listeners as a table for the text part of a result (commands as given: cut or whole). */
-export function listenerTable(listeners: readonly (Listener & { label: string | null; ignored?: string | null })[]): string {
+/**
+ * The listeners as a table for the text part of a result (commands as given: cut or whole);
+ * with `hostMode`, NETNS and CONTAINER columns first.
+ */
+export function listenerTable(
+  listeners: readonly (Listener & { label: string | null; ignored?: string | null })[],
+  hostMode = false,
+): string {
   const withIgnored = listeners.some((l) => l.ignored != null);
-  const header = ['PROTO', 'ADDRESS', 'PID', 'PROCESS', 'LABEL', ...(withIgnored ? ['IGNORED'] : []), 'COMMAND'];
+  const place = hostMode ? ['NETNS', 'CONTAINER'] : [];
+  const header = [...place, 'PROTO', 'ADDRESS', 'PID', 'PROCESS', 'LABEL', ...(withIgnored ? ['IGNORED'] : []), 'COMMAND'];
   const rows = listeners.map((l) => [
+    ...(hostMode ? [l.netns ?? '-', l.container ? visible(containerLabel(l.container)) : '-'] : []),
     l.protocol,
     where(l),
     l.process ? String(l.process.pid) : '-',

@@ -3,23 +3,42 @@
  * cache, one netlink socket) and one trigger subscription, shared by every tool, every
  * concurrent wait and the resource. The watcher sees every listener (rules are applied by
  * each consumer, since wait_for_port and who_owns_port answer about ignored listeners too).
+ * With `allNamespaces` it is host mode's HostWatcher (every network namespace; its filter is
+ * `--container`'s), else a PortWatcher.
  *
- * Tools that must answer about this moment ask the watcher for a scan and take the first
- * one that *started* after they asked. The engine knows when scans start because the
- * watcher reads through the engine's source: a scan that began a moment before a port
- * closed must not be taken for a look after it.
+ * Tools that must answer about this moment ask the watcher for a look and take the first
+ * one that *started* after they asked. The engine knows when looks start: a PortWatcher reads
+ * through the engine's source (a scan that began a moment before a port closed must not be
+ * taken for a look after it); a HostWatcher numbers its steps.
  */
 import { PortwatchError } from '../errors.js';
-import type { Listener } from '../listener.js';
+import type { Listener, PortEvent } from '../listener.js';
 import { selectSource, type ScanOptions } from '../scan.js';
 import type { Source } from '../sources/source.js';
 import { describeTrigger } from '../triggers/select.js';
 import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
-import { PortWatcher, type TickEvent } from '../watch/watcher.js';
+import { PortWatcher, type ChangeEvent, type TickEvent } from '../watch/watcher.js';
+import { HostWatcher } from '../engine/host-watcher.js';
+
+/** What the tools need of a watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
+export interface McpWatcher {
+  readonly trigger: string;
+  whenReady(): Promise<Listener[]>;
+  snapshot(): Listener[];
+  /** Look again as soon as possible (host mode: look for new namespaces too). */
+  rescan(): void;
+  close(): Promise<void>;
+  on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
+  on(event: 'change', listener: (change: ChangeEvent) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'change', listener: (change: ChangeEvent) => void): unknown;
+}
 
 export interface McpEngine {
   /** Every listener, scan after scan: source of events and resource updates. */
-  readonly watcher: PortWatcher;
+  readonly watcher: McpWatcher;
+  /** Every network namespace of the host (HostWatcher): listeners carry netns and container. */
+  readonly allNamespaces: boolean;
   /** Every listener, as seen by the first scan that starts after the call; rejects when a scan fails before that one succeeds. */
   scanNow(): Promise<Listener[]>;
   /**
@@ -39,6 +58,11 @@ export interface McpScanOptions extends ScanOptions {
 
 export interface McpEngineOptions {
   scan: McpScanOptions;
+  /**
+   * Every network namespace of the host (HostWatcher), listeners kept by `filter` (say
+   * `--container`'s). `scan.netnsPid` and the `ss` source do not go with it.
+   */
+  allNamespaces?: { filter?: (l: Listener) => boolean };
   /** Fixed watcher interval (ms); default adaptive. */
   interval?: number;
   /** How often a followed look is asked for while the watcher's interval is adaptive and it polls (default 100 ms). */
@@ -83,7 +107,18 @@ function makeWatcher(o: McpEngineOptions, source: Source, callersSource: boolean
   return new PortWatcher({ ...options, trigger: 'poll' });
 }
 
-export function createMcpEngine(o: McpEngineOptions): McpEngine {
+/** A watcher, how many of its looks have started, and how to ask for a light look (while something waits). */
+interface Looks {
+  watcher: McpWatcher;
+  started(): number;
+  /** Calls `done(ok)` after each look. */
+  onLook(done: (ok: boolean) => void): void;
+  /** Look again soon, as cheaply as a wait allows (host mode: namespaces are looked for when due). */
+  poll(): void;
+  close(): Promise<void>;
+}
+
+function portLooks(o: McpEngineOptions): Looks {
   const choice = o.scan.source;
   const callersSource = typeof choice === 'object';
   const inner = typeof choice === 'object' ? choice : selectSource(choice, o.scan.netnsPid);
@@ -99,6 +134,42 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
     if (!callersSource) inner.close?.();
     throw e;
   }
+  return {
+    watcher,
+    started: () => started,
+    onLook: (done) => watcher.on('tick', (tick: TickEvent) => done(tick.error === null)),
+    poll: () => watcher.rescan(),
+    close: async () => {
+      await watcher.close();
+      if (!callersSource) inner.close?.();
+    },
+  };
+}
+
+function hostLooks(o: McpEngineOptions, filter: ((l: Listener) => boolean) | undefined): Looks {
+  const source = o.scan.source ?? 'auto';
+  if (source !== 'auto' && source !== 'sockdiag' && source !== 'procfs')
+    throw new PortwatchError('EUSAGE', 'every namespace is read with sockdiag or procfs, not a source of your own or ss');
+  if (o.scan.netnsPid !== undefined) throw new PortwatchError('EUSAGE', 'every namespace and one (netnsPid) cannot be combined');
+  const watcher = new HostWatcher({
+    source,
+    ...(o.scan.trigger !== undefined ? { trigger: o.scan.trigger } : {}),
+    ...(o.scan.owners !== undefined ? { owners: o.scan.owners } : {}),
+    ...(filter !== undefined ? { filter } : {}),
+  });
+  return {
+    watcher,
+    started: () => watcher.steps,
+    onLook: (done) => watcher.on('tick', (tick) => done(tick.error === null)),
+    poll: () => watcher.rescan({ namespaces: false }),
+    close: () => watcher.close(),
+  };
+}
+
+export function createMcpEngine(o: McpEngineOptions): McpEngine {
+  const host = o.allNamespaces;
+  const looks = host === undefined ? portLooks(o) : hostLooks(o, host.filter);
+  const { watcher } = looks;
   const lookMs = o.lookMs ?? 100;
   const followers = new Set<Follower>();
   let lastError: Error = new PortwatchError('ESCAN', 'the scan failed');
@@ -110,7 +181,7 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
     if (followers.size > 0 && pacer === null && o.interval === undefined) {
       // Kernel events make this needless: the watcher scans on each listen() or bind().
       pacer = setInterval(() => {
-        if (watcher.trigger !== 'tracefs') watcher.rescan();
+        if (watcher.trigger !== 'tracefs') looks.poll();
       }, lookMs);
       pacer.unref();
     } else if (followers.size === 0 && pacer !== null) {
@@ -120,9 +191,10 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
   };
 
   watcher.on('error', (e) => (lastError = e));
-  watcher.on('tick', (tick: TickEvent) => {
+  looks.onLook((ok) => {
     if (followers.size === 0) return;
-    const listeners = tick.error === null ? watcher.snapshot() : null;
+    const listeners = ok ? watcher.snapshot() : null;
+    const started = looks.started();
     for (const f of [...followers]) {
       if (listeners === null) f.failed?.(lastError);
       else if (started > f.after) f.look(listeners);
@@ -130,7 +202,7 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
   });
 
   const follow = (look: Follower['look'], failed?: Follower['failed']): (() => void) => {
-    const follower: Follower = { after: started, look, ...(failed ? { failed } : {}) };
+    const follower: Follower = { after: looks.started(), look, ...(failed ? { failed } : {}) };
     followers.add(follower);
     pace();
     watcher.rescan();
@@ -157,6 +229,7 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
 
   return {
     watcher,
+    allNamespaces: host !== undefined,
     scanNow,
     follow: (look) => follow(look),
     close: async () => {
@@ -164,8 +237,7 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
       for (const f of [...followers]) f.failed?.(new PortwatchError('EABORTED', 'the MCP server is closing'));
       followers.clear();
       pace();
-      await watcher.close();
-      if (!callersSource) inner.close?.();
+      await looks.close();
     },
   };
 }

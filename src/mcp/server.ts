@@ -13,6 +13,7 @@
  * and who_owns_port answer about any listener, since naming a port is explicit.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { containerMatches } from '../engine/container-identity.js';
 import type { PortEvent } from '../listener.js';
 import { labelEvent, type LabelledPortEvent } from '../rules/labelled.js';
 import type { Rules } from '../rules/rules.js';
@@ -33,9 +34,16 @@ export { MAX_EVENT_WAIT_MS } from './tools/get-port-events.js';
 export interface PortwatchMcpOptions {
   /** Where and how to scan (source, netnsPid) and when to look (trigger). */
   scan?: McpScanOptions;
+  /** Every network namespace of the host (`-A`): listeners carry netns and container; tools take netns/container. */
+  allNamespaces?: boolean;
+  /** Only listeners in this container (name, id or id prefix of 4+ hex digits); implies allNamespaces. */
+  container?: string;
   rules: Rules;
   version: string;
-  /** Fixed scan interval (ms) for events and resource updates, and how often wait_for_port looks; default adaptive (waits: 100 ms). */
+  /**
+   * Fixed scan interval (ms) for events and resource updates, and how often wait_for_port looks; default adaptive (waits: 100 ms).
+   * With allNamespaces only how often a wait looks while polling: the namespaces are swept within a CPU budget.
+   */
   interval?: number;
   /** Events kept for get_port_events (default 10,000). */
   eventCapacity?: number;
@@ -52,7 +60,17 @@ export function createPortwatchMcpServer(o: PortwatchMcpOptions): PortwatchMcp {
   const { rules } = o;
   const pollMs = o.interval ?? DEFAULT_POLICY.minMs;
   // Every tool, wait and the resource read through this one engine: one scanner, one watcher, one trigger.
-  const engine = createMcpEngine({ scan: o.scan ?? {}, lookMs: pollMs, ...(o.interval !== undefined ? { interval: o.interval } : {}) });
+  const container = o.container;
+  const host = o.allNamespaces === true || container !== undefined;
+  const engine = createMcpEngine({
+    scan: o.scan ?? {},
+    lookMs: pollMs,
+    ...(host
+      ? { allNamespaces: container === undefined ? {} : { filter: (l) => containerMatches(l.container, container) } }
+      : o.interval !== undefined
+        ? { interval: o.interval }
+        : {}),
+  });
 
   const events = new EventLog<LabelledPortEvent>(o.eventCapacity);
   const record = (e: PortEvent): void => {
@@ -69,7 +87,11 @@ export function createPortwatchMcpServer(o: PortwatchMcpOptions): PortwatchMcp {
         'portwatch knows which TCP/UDP ports listen on this machine (or container) and which process owns each. ' +
         'Use wait_for_port after starting a server instead of sleeping or curl loops; who_owns_port when a port is taken; ' +
         'get_port_events (keep the cursor) to learn which ports appeared or went away since you last looked, ' +
-        'or subscribe to the resource portwatch://listeners to be told.',
+        'or subscribe to the resource portwatch://listeners to be told.' +
+        (host
+          ? ' It watches every network namespace of the host (containers too): each listener says its netns and container, ' +
+            'the same port can listen in several, and stop_port needs netns or container to pick one.'
+          : ''),
     },
   );
 

@@ -68,10 +68,13 @@ describe('namespace inventory', () => {
     const inv = new NamespaceInventory({ procRoot: p.root, now: () => now });
     inv.refresh();
     expect(inv.readlinks).toBe(50);
-    now = 5_000; // no longer young, and no full look due yet
+    now = 5_000; // no longer young (each is read once more, after the look that found it), and no full look due yet
     inv.refresh();
     expect(inv.fullRefreshes).toBe(1); // same stamp: /proc not listed
-    expect(inv.readlinks).toBe(50);
+    expect(inv.readlinks).toBe(100);
+    now = 5_500;
+    inv.refresh();
+    expect(inv.readlinks).toBe(100); // nothing at all
     now = 6_000;
     const before = inv.readlinks;
     p.spawn(60, '4026532177');
@@ -92,6 +95,19 @@ describe('namespace inventory', () => {
     expect(live.has('4026532999')).toBe(true);
     expect(live.has('4026531840')).toBe(false);
     expect(inv.touched.has('4026532999')).toBe(true);
+  });
+
+  it('…even when the next look comes long after (looks paced by their cost on a busy host)', () => {
+    const p = fakeProc();
+    p.spawn(7, '4026531840');
+    for (let pid = 100; pid < 140; pid++) p.spawn(pid, '4026531840'); // more than one slice of re-verified pids
+    let now = 0;
+    const inv = new NamespaceInventory({ procRoot: p.root, now: () => now });
+    inv.refresh();
+    p.move(7, '4026532999');
+    now = 9_000;
+    expect(inv.refresh().has('4026532999')).toBe(true);
+    expect(inv.membersOf('4026532999')).toEqual([7]);
   });
 
   it('a namespace goes when its last process exits and no mount holds it', () => {

@@ -15,6 +15,7 @@ function cursorOf(args: { since?: string | undefined; cursor?: string | undefine
 }
 
 export function registerGetPortEvents({ server, engine, events }: ToolContext): void {
+  const host = engine.allNamespaces;
   server.registerTool(
     'get_port_events',
     {
@@ -22,7 +23,8 @@ export function registerGetPortEvents({ server, engine, events }: ToolContext): 
       description:
         'Ports opened and closed since `since` (a cursor from a previous call; without one, every event since the server started). ' +
         'Pass back the returned cursor next time (as `since`, or as `cursor`). With wait_ms, waits up to that long for the next event when there is none yet. ' +
-        'Ports listening when the server started are initial state, never events. Ignored and silent ports are left out.',
+        'Ports listening when the server started are initial state, never events. Ignored and silent ports are left out.' +
+        (host ? ' Every network namespace of the host: each listener says its netns and container.' : ''),
       inputSchema: toolArguments('get_port_events', {
         since: z.string().optional().describe('the cursor returned by the previous call'),
         cursor: z.string().optional().describe('the same as since'),
@@ -48,7 +50,7 @@ export function registerGetPortEvents({ server, engine, events }: ToolContext): 
       await events.waitForNews(since, args.wait_ms, extra.signal);
       const r = events.read(since, args.limit);
       const shown = r.events.map((e) => ({ ...e, listener: compactListener(e.listener, args.full_command) }));
-      const lines = shown.map((e) => `${e.time} ${e.type === 'open' ? '+' : '-'} ${short(e.listener, e.listener.label)}`);
+      const lines = shown.map((e) => `${e.time} ${e.type === 'open' ? '+' : '-'} ${short(e.listener, e.listener.label, host)}`);
       const summary =
         `${r.events.length} event(s)${r.more ? ' (more waiting)' : ''}${r.missed > 0 ? `, ${r.missed} missed` : ''}${r.reset ? ', cursor reset' : ''}; cursor ${r.cursor}` +
         (lines.length > 0 ? `:\n${lines.join('\n')}` : '');

@@ -5,12 +5,14 @@ import { booleanArg, integerArg, portArg, protocolArg, toolArguments } from '../
 import { compactListener, listenerTable } from '../compact.js';
 import { regexOf } from '../process-pattern.js';
 import { listedListenerSchema } from '../schemas.js';
+import { inScope, scopeArgs } from '../scope.js';
 import { READ_ONLY, toolResult, type ToolContext } from './context.js';
 
 export const LIST_DEFAULT_LIMIT = 100;
 export const LIST_MAX_LIMIT = 1000;
 
 export function registerListListeningPorts({ server, engine, rules }: ToolContext): void {
+  const host = engine.allNamespaces;
   server.registerTool(
     'list_listening_ports',
     {
@@ -18,7 +20,10 @@ export function registerListListeningPorts({ server, engine, rules }: ToolContex
       description:
         'The TCP and UDP ports listening now, with the owning process (pid, name, command line) and the label the project config gives them. ' +
         'Listeners the config ignores, or whose process was started with PORTWATCH_IGNORE=1, are left out unless include_ignored is true. ' +
-        `Command lines are cut at 200 characters unless full_command is true; at most limit (default ${LIST_DEFAULT_LIMIT}) listeners are returned.`,
+        `Command lines are cut at 200 characters unless full_command is true; at most limit (default ${LIST_DEFAULT_LIMIT}) listeners are returned.` +
+        (host
+          ? ' Every network namespace of the host: each listener says its netns and container; netns or container narrow the list.'
+          : ''),
       inputSchema: toolArguments('list_listening_ports', {
         protocol: protocolArg().default('any').describe('tcp, udp or any (default)'),
         port: portArg().optional().describe('only this port'),
@@ -30,6 +35,7 @@ export function registerListListeningPorts({ server, engine, rules }: ToolContex
         limit: integerArg(z.number().int().min(1).max(LIST_MAX_LIMIT))
           .default(LIST_DEFAULT_LIMIT)
           .describe(`at most this many listeners (default ${LIST_DEFAULT_LIMIT}, at most ${LIST_MAX_LIMIT})`),
+        ...scopeArgs(host),
       }),
       outputSchema: {
         listeners: z.array(listedListenerSchema()),
@@ -43,8 +49,10 @@ export function registerListListeningPorts({ server, engine, rules }: ToolContex
       const re = args.process === undefined ? null : regexOf(args.process);
       if (args.min_port !== undefined && args.max_port !== undefined && args.min_port > args.max_port)
         throw new PortwatchError('EUSAGE', `min_port ${args.min_port} is above max_port ${args.max_port}`);
+      const scoped = inScope(args);
       const wanted = (await engine.scanNow()).filter(
         (l) =>
+          scoped(l) &&
           (args.protocol === 'any' || l.protocol === args.protocol) &&
           (args.port === undefined || l.port === args.port) &&
           (args.min_port === undefined || l.port >= args.min_port) &&
@@ -62,7 +70,7 @@ export function registerListListeningPorts({ server, engine, rules }: ToolContex
         `${shown.length} listener(s)` +
         (hidden > 0 ? ` (${hidden} hidden by the rules)` : '') +
         (more ? `; showing the first ${listeners.length}: narrow with port, min_port, max_port, protocol or process, or raise limit` : '') +
-        (listeners.length > 0 ? `:\n${listenerTable(listeners)}` : '');
+        (listeners.length > 0 ? `:\n${listenerTable(listeners, host)}` : '');
       return toolResult({ listeners, count: shown.length, more, hidden }, summary);
     },
   );

@@ -1,10 +1,13 @@
 import { constants } from 'node:os';
 import { z } from 'zod';
+import { PortwatchError } from '../../errors.js';
 import { describeAction, freePortUsing, parseSignal, DEFAULT_GRACE_MS } from '../../free-port.js';
-import type { Protocol } from '../../listener.js';
+import type { Listener, Protocol } from '../../listener.js';
 import { booleanArg, integerArg, portArg, protocolArg, toolArguments } from '../arguments.js';
-import { compactListener } from '../compact.js';
+import { compactListener, placeOf, short } from '../compact.js';
+import type { McpEngine } from '../engine.js';
 import { listenerSchema, port } from '../schemas.js';
+import { describeScope, inScope, scopeArgs, type Scope } from '../scope.js';
 import { toolResult, type ToolContext } from './context.js';
 
 export const MAX_GRACE_MS = 60_000;
@@ -43,7 +46,25 @@ const actionSchema = () =>
     ms: z.number().int().nullable().describe('ms from the first signal until it let go of the port'),
   });
 
+/**
+ * Host mode: the port must listen in one namespace of the scope, or nowhere. A port that
+ * listens in several is refused (EUSAGE), each place named, until netns or container says
+ * which. Returns that one namespace (null: none), so that one made meanwhile is not signalled.
+ */
+async function oneNamespace(engine: McpEngine, matches: (l: Listener) => boolean, what: string, scope: Scope): Promise<string | null> {
+  const found = (await engine.scanNow()).filter(matches);
+  const spaces = new Set(found.map((l) => l.netns));
+  if (spaces.size <= 1) return found[0]?.netns ?? null;
+  const each = found.map((l) => `  ${short(l, null, true)}`).join('\n');
+  const how = scope.netns === undefined ? 'name one with netns (or container)' : 'name one with netns';
+  throw new PortwatchError(
+    'EUSAGE',
+    `${what}${describeScope(scope)} listens in ${spaces.size} network namespaces; nothing was signalled: ${how}:\n${each}`,
+  );
+}
+
 export function registerStopPort({ server, engine }: ToolContext): void {
+  const host = engine.allNamespaces;
   server.registerTool(
     'stop_port',
     {
@@ -52,7 +73,8 @@ export function registerStopPort({ server, engine }: ToolContext): void {
         'Frees a port: sends the process listening on it SIGTERM (or `signal`), waits until the socket table shows it let go, ' +
         'and sends SIGKILL after grace_ms. Use it for a stale dev server that holds a port you need; try dry_run first to see who would be signalled. ' +
         'Refuses a listener whose owner is unknown, never signals this MCP server, and signals its ancestors (your own agent) ' +
-        'or pid 1 only with force. Answers about any listener, including ones the rules hide.',
+        'or pid 1 only with force. Answers about any listener, including ones the rules hide.' +
+        (host ? ' Every network namespace of the host: a port that listens in several is refused until netns or container names one.' : ''),
       inputSchema: toolArguments('stop_port', {
         port: portArg().describe('the port to free'),
         protocol: protocolArg().default('tcp').describe('tcp (default), udp or any'),
@@ -62,6 +84,7 @@ export function registerStopPort({ server, engine }: ToolContext): void {
           .describe(`ms to wait for the process to let go before SIGKILL (default ${DEFAULT_GRACE_MS}, at most ${MAX_GRACE_MS})`),
         dry_run: booleanArg().default(false).describe('say who would be signalled; signal nothing'),
         force: booleanArg().default(false).describe("also signal pid 1 and this server's ancestors (never the server itself)"),
+        ...scopeArgs(host),
       }),
       outputSchema: {
         port: port(),
@@ -74,7 +97,18 @@ export function registerStopPort({ server, engine }: ToolContext): void {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args, extra) => {
-      const result = await freePortUsing((look) => engine.follow(look), args.port, {
+      const proto = args.protocol === 'any' ? '' : `${args.protocol} `;
+      let scoped = inScope(args);
+      const where = describeScope(args);
+      if (host) {
+        const inArgs = scoped;
+        const matches = (l: Listener): boolean =>
+          l.port === args.port && (args.protocol === 'any' || l.protocol === args.protocol) && inArgs(l);
+        const netns = await oneNamespace(engine, matches, `${proto}port ${args.port}`, args);
+        scoped = (l) => inArgs(l) && l.netns === netns;
+      }
+      // Every look is narrowed to the scope (host mode: to the one namespace): what is signalled, waited for and reported.
+      const result = await freePortUsing((look) => engine.follow((ls) => look(ls.filter(scoped))), args.port, {
         protocol: args.protocol as Protocol | 'any', // protocolArg checked it
         killSignal: args.signal,
         grace: args.grace_ms,
@@ -83,10 +117,13 @@ export function registerStopPort({ server, engine }: ToolContext): void {
         signal: extra.signal,
       });
       const state = result.ports[0];
-      const proto = args.protocol === 'any' ? '' : `${args.protocol} `;
+      const held = result.actions.flatMap((a) => a.listeners)[0];
+      // Host mode: say where, as named or as found.
+      const at = where !== '' || !host || held === undefined ? where : ` in ${placeOf(held)}`;
       const lines = result.actions.map((a) => describeAction(a, { killSignal: args.signal, grace: args.grace_ms }));
-      if (result.actions.length === 0) lines.push(`nothing listens on ${proto}port ${args.port}`);
-      else if (!args.dry_run) lines.push(result.free ? `${proto}port ${args.port} is free` : `${proto}port ${args.port} is still taken`);
+      if (result.actions.length === 0) lines.push(`nothing listens on ${proto}port ${args.port}${where}`);
+      else if (!args.dry_run)
+        lines.push(result.free ? `${proto}port ${args.port} is free${at}` : `${proto}port ${args.port} is still taken${at}`);
       const message = lines.join('\n');
       const actions = result.actions.map((a) => ({ ...a, listeners: a.listeners.map((l) => compactListener(l, false)) }));
       const still = (state?.listeners ?? []).map((l) => compactListener(l, false));

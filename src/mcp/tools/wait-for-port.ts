@@ -5,6 +5,7 @@ import { integerArg, portArg, protocolArg, toolArguments } from '../arguments.js
 import { compactListener, short } from '../compact.js';
 import type { McpEngine } from '../engine.js';
 import { listedListenerSchema, port } from '../schemas.js';
+import { describeScope, inScope, scopeArgs } from '../scope.js';
 import { READ_ONLY, toolResult, type ToolContext } from './context.js';
 
 export const MAX_WAIT_MS = 600_000;
@@ -47,6 +48,7 @@ export function waitForListeners(
 }
 
 export function registerWaitForPort({ server, engine, rules, pollMs }: ToolContext): void {
+  const host = engine.allNamespaces;
   server.registerTool(
     'wait_for_port',
     {
@@ -54,13 +56,17 @@ export function registerWaitForPort({ server, engine, rules, pollMs }: ToolConte
       description:
         'Waits until a port is listening on any address (127.0.0.1, ::1, 0.0.0.0, :: …) and returns its listener(s); ' +
         `returns status "timeout" (not an error) when the time is up, within ${pollMs} ms of timeout_ms. ` +
-        'Reads the socket table: the server sees no probe connection.',
+        'Reads the socket table: the server sees no probe connection.' +
+        (host
+          ? ' Every network namespace of the host, those made after the call too: returns every namespace where the port listens (netns, container); netns or container wait for one.'
+          : ''),
       inputSchema: toolArguments('wait_for_port', {
         port: portArg().describe('the port to wait for'),
         timeout_ms: integerArg(z.number().int().min(0).max(MAX_WAIT_MS))
           .default(30_000)
           .describe(`give up after this many ms (default 30000, at most ${MAX_WAIT_MS}; 0 looks once)`),
         protocol: protocolArg().default('tcp').describe('tcp (default), udp or any'),
+        ...scopeArgs(host),
       }),
       outputSchema: {
         status: z.enum(['listening', 'timeout']),
@@ -74,15 +80,18 @@ export function registerWaitForPort({ server, engine, rules, pollMs }: ToolConte
     async (args, extra) => {
       const started = performance.now();
       const proto = args.protocol === 'any' ? '' : `${args.protocol} `;
-      const matches = (l: Listener): boolean => l.port === args.port && (args.protocol === 'any' || l.protocol === args.protocol);
+      const scoped = inScope(args);
+      const where = describeScope(args);
+      const matches = (l: Listener): boolean =>
+        l.port === args.port && (args.protocol === 'any' || l.protocol === args.protocol) && scoped(l);
       const found = await waitForListeners(engine, matches, args.timeout_ms, pollMs, extra.signal);
       const waited = Math.round(performance.now() - started);
       if (found === null) {
-        const message = `timed out after ${args.timeout_ms} ms: nothing is listening on ${proto}port ${args.port}`;
+        const message = `timed out after ${args.timeout_ms} ms: nothing is listening on ${proto}port ${args.port}${where}`;
         return toolResult({ status: 'timeout' as const, port: args.port, waited_ms: waited, listeners: [], message }, message);
       }
       const listeners = found.map((l) => compactListener(withLabel(l, rules), false));
-      const message = `${proto}port ${args.port} is listening: ${listeners.map((l) => short(l, l.label)).join(', ')}`;
+      const message = `${proto}port ${args.port} is listening${where}: ${listeners.map((l) => short(l, l.label, host)).join(', ')}`;
       return toolResult({ status: 'listening' as const, port: args.port, waited_ms: waited, listeners, message }, message);
     },
   );
