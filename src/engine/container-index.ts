@@ -14,6 +14,7 @@ import type { CgroupContainer } from '../containers/cgroup-container.js';
 import { findEngine, inspectContainer, listContainers, type Engine } from '../containers/engine-api.js';
 import { containerEvents } from '../containers/engine-events.js';
 import { containerOfProcess } from '../containers/process-container.js';
+import { procFs, realProc, type ProcFs } from '../proc/proc-fs.js';
 import type { ListenerContainer } from '../listener.js';
 import { engineMayKnow, listenerContainer, type EngineFacts } from './container-identity.js';
 
@@ -39,6 +40,7 @@ const delay = (ms: number): Promise<void> =>
   });
 
 export class ContainerIndex {
+  private readonly proc: Pick<ProcFs, 'cgroup'>;
   private readonly byPid = new Map<number, CgroupContainer | null>();
   private readonly facts = new Map<string, EngineFacts>();
   /** Ids the engine did not know (or no engine answered for), with when to ask again. */
@@ -53,13 +55,14 @@ export class ContainerIndex {
 
   constructor(private readonly options: ContainerIndexOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.proc = options.procRoot === undefined ? realProc : procFs(options.procRoot);
   }
 
   /** The container `pid` is in (null: the host, or not recognised), read once per pid. */
   ofProcess(pid: number): CgroupContainer | null {
     let c = this.byPid.get(pid);
     if (c === undefined) {
-      c = containerOfProcess(pid, this.options.procRoot);
+      c = containerOfProcess(pid, this.proc);
       this.byPid.set(pid, c);
     }
     return c;

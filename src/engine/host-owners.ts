@@ -6,23 +6,17 @@
  *
  * What is known is kept per inode until the socket is gone (the caller says which are live).
  */
-import type { ProcessInfo, ProcessRef } from '../listener.js';
-import { chooseOwner } from '../owners/holders.js';
+import { ownershipsOf, UNKNOWN_OWNER, type Ownership } from '../owners/ownership.js';
 import { readProcessInfo } from '../owners/process-info.js';
 import { SocketOwners } from '../owners/socket-owners.js';
 
-export interface Ownership {
-  process: ProcessInfo | null;
-  holders: ProcessRef[];
-}
-
-export const UNKNOWN_OWNER: Ownership = Object.freeze({ process: null, holders: Object.freeze([]) as unknown as ProcessRef[] });
+export { UNKNOWN_OWNER, type Ownership } from '../owners/ownership.js';
 
 export class HostOwners {
   private readonly owners: SocketOwners;
   private readonly known = new Map<number, Ownership>();
 
-  constructor(procRoot = '/proc') {
+  constructor(private readonly procRoot = '/proc') {
     this.owners = new SocketOwners(procRoot);
   }
 
@@ -62,18 +56,8 @@ export class HostOwners {
     if (unknown.length === 0) return;
     const isListener = (inode: number): boolean => this.known.has(inode);
     const found = await this.owners.resolve(unknown, { likely, isListener, stillListening });
-    const infos = new Map<number, ProcessInfo | null>();
-    const info = (pid: number): ProcessInfo | null => {
-      let i = infos.get(pid);
-      if (i === undefined) infos.set(pid, (i = readProcessInfo(pid)));
-      return i;
-    };
-    for (const [inode, pids] of found) {
-      if (!this.known.has(inode)) continue; // gone meanwhile
-      const alive = pids.filter((pid) => info(pid) !== null);
-      if (alive.length === 0) continue;
-      const owner = info(chooseOwner(alive, (pid) => info(pid)?.ppid ?? null));
-      this.known.set(inode, { process: owner, holders: alive.map((pid) => ({ pid, name: (info(pid) as ProcessInfo).name })) });
-    }
+    for (const inode of found.keys()) if (!this.known.has(inode)) found.delete(inode); // gone meanwhile
+    // The owner named and the holders listed exactly as a PortWatcher's scanner does (owners/ownership.ts).
+    for (const [inode, ownership] of ownershipsOf(found, (pid) => readProcessInfo(pid, this.procRoot))) this.known.set(inode, ownership);
   }
 }
