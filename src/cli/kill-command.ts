@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
+import { removeTracefsInstanceInBackground } from '../triggers/tracefs.js';
 import { describeAction, freePort, parseSignal, type FreePortResult } from '../free-port.js';
 import { displayAddress } from '../listener.js';
 import type { TickEvent } from '../watch/watch-types.js';
@@ -67,6 +68,8 @@ export function registerKill(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        // The command exits right after: the kernel's instance teardown need not delay it.
+        removeTracefsInstanceInBackground();
         const result = await freePort(ports, {
           ...scan,
           protocol,

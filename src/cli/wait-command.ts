@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
+import { removeTracefsInstanceInBackground } from '../triggers/tracefs.js';
 import { waitForTargets } from '../wait-for-targets.js';
 import type { TickEvent } from '../watch/watch-types.js';
 import { parseWaitTargets } from '../wait-targets.js';
@@ -76,6 +77,8 @@ export function registerWait(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        // The command exits right after: the kernel's instance teardown need not delay it.
+        removeTracefsInstanceInBackground();
         const { listeners, answers } = await waitForTargets(targets, {
           ...options,
           signal: controller.signal,

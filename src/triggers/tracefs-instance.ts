@@ -9,7 +9,7 @@
  * The kernel refuses to remove an instance whose trace_pipe is open (EBUSY), so a sweep can
  * never pull one from under a live reader.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { rmdir, writeFile } from 'node:fs/promises';
 import { geteuid } from 'node:process';
@@ -186,4 +186,22 @@ export async function removeInstance(dir: string, attempts = 20): Promise<boolea
     await new Promise((r) => setTimeout(r, 25));
   }
   return removeInstanceNow(dir);
+}
+
+/** How long the background removal keeps trying (40 × 50 ms). */
+const BACKGROUND_TRIES = 40;
+
+/**
+ * Leaves the removal to a short-lived detached `sh` (≤ 2 s), for a command that is about to
+ * exit: the kernel takes 30–70 ms to free an instance, which `wait` would otherwise add to
+ * every answer a script waits on. Its trace_pipe must be closed already (an open reader keeps
+ * rmdir failing with EBUSY until the process is gone, which the loop also outlasts).
+ */
+export function removeInstanceInBackground(dir: string): void {
+  const loop = `i=0; while [ $i -lt ${BACKGROUND_TRIES} ]; do rmdir "$1" 2>/dev/null && exit 0; [ -d "$1" ] || exit 0; sleep 0.05; i=$((i+1)); done; exit 1`;
+  try {
+    spawn('sh', ['-c', loop, 'sh', dir], { detached: true, stdio: 'ignore' }).unref();
+  } catch {
+    removeInstanceNow(dir); // no sh: pay for it here
+  }
 }

@@ -11,6 +11,7 @@ import {
   createInstance,
   ensureTracefs,
   removeInstance,
+  removeInstanceInBackground,
   removeInstanceNow,
   sweepStaleInstances,
   tracefsUnavailableReason,
@@ -65,11 +66,13 @@ class SharedReader {
     return reader;
   }
 
-  /** Closes the pipe (its fd is released at once) and removes the instance. */
+  /** Closes the pipe (its fd is released at once) and removes the instance (in the background when asked). */
   close(): Promise<boolean> {
     this.closed = true;
     this.socket.destroy();
-    return removeInstance(this.dir);
+    if (!removeInBackground) return removeInstance(this.dir);
+    removeInstanceInBackground(this.dir);
+    return Promise.resolve(true);
   }
 
   /** For process exit: no promise will run any more, so only what can be done now. */
@@ -107,6 +110,16 @@ class SharedReader {
 
 let shared: SharedReader | null = null;
 let exitHookInstalled = false;
+let removeInBackground = false;
+
+/**
+ * For a command that exits as soon as its last watcher closes (`wait`, `kill`): the tracefs
+ * instance is then removed by a short-lived detached process instead of holding up the exit
+ * for the kernel's 30–70 ms. Library users keep the default: close() resolves once it is gone.
+ */
+export function removeTracefsInstanceInBackground(): void {
+  removeInBackground = true;
+}
 
 /** A process that ends without closing its watchers (or calls process.exit()) still removes its instance. */
 function installExitHook(): void {

@@ -1,4 +1,5 @@
 /** --trigger on the commands, and what --log-level debug says about each scan. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
@@ -12,6 +13,14 @@ afterEach(async () => {
   }
   await stopAll();
 });
+
+function readCmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}
 
 function start(args: string[]): LiveCli {
   const c = startCli(args);
@@ -61,5 +70,22 @@ describe('--trigger', () => {
     const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
     await waitFor(() => w.stdout().includes(`"port":${port}`), 'the open line');
     expect(w.stderr()).toMatch(new RegExp(`"reason":"hint".*"kind":"listen","port":${port}`));
+  });
+
+  it('wait --trigger tracefs exits without waiting for the kernel to free its instance, which is still removed', async (ctx) => {
+    requireTracefs(ctx);
+    const holder = await holdSockets([]);
+    // A port number that is free now: taken, then let go.
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    await holder.close(0);
+    const waiter = start(['wait', '--trigger', 'tracefs', '--timeout', '20s', String(port)]);
+    const instance = `/sys/kernel/tracing/instances/portwatch-${waiter.child.pid}`;
+    await waitFor(() => existsSync(instance), 'its tracefs instance');
+    await holder.open({ proto: 'tcp', host: '127.0.0.1', port });
+    expect((await waiter.exited).code).toBe(0);
+    // Removed by the background step within a bounded time, and nothing it started lives on.
+    await waitFor(() => !existsSync(instance), 'the instance to be removed', 5_000);
+    const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && readCmdline(p).includes(instance));
+    expect(left).toEqual([]);
   });
 });
