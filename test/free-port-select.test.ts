@@ -3,21 +3,13 @@
  * listeners its scans walk /proc for no other owner, and the owner of the port is still the
  * one signalled. Real processes; walks observed through the watcher's ticks (`onTick`).
  */
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../src/free-port.js';
 import type { TickEvent } from '../src/watch/watch-types.js';
 import { holdSockets, stopAll } from './helpers/processes.js';
+import { unusedPort } from './helpers/sockets.js';
 
 afterEach(stopAll);
-
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function alive(pid: number): boolean {
   try {

@@ -6,6 +6,7 @@ import { describeAction, freePort, parseSignal, type PidAction } from '../src/fr
 import type { Listener } from '../src/listener.js';
 import { scan } from '../src/scan.js';
 import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
+import { unusedPort } from './helpers/sockets.js';
 import { startStubborn, stopStubborn } from './helpers/stubborn-server.js';
 
 const servers: Server[] = [];
@@ -14,14 +15,6 @@ afterEach(async () => {
   await stopStubborn();
   await stopAll();
 });
-
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function alive(pid: number): boolean {
   try {

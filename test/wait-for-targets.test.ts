@@ -3,23 +3,14 @@
  * could serve a target are attributed, so the scans before the targets listen walk /proc for
  * no owner, and what is found still carries its owner. Real processes, real sockets.
  */
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForTargets } from '../src/wait-for-targets.js';
 import { parseWaitTargets } from '../src/wait-targets.js';
 import type { TickEvent } from '../src/watch/watch-types.js';
 import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
+import { unusedPort } from './helpers/sockets.js';
 
 afterEach(stopAll);
-
-/** A port nothing listens on now. */
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('waitForTargets', () => {
   it('walks /proc for no owner of a socket no target is on, and names the owners of those it waits for', async () => {

@@ -4,23 +4,14 @@ import type { Source } from '../src/sources/source.js';
 import { waitForPort } from '../src/wait.js';
 import type { TickEvent } from '../src/watch/watch-types.js';
 import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
-import { createServer, type Server } from 'node:net';
+import { unusedPort } from './helpers/sockets.js';
 
 afterEach(stopAll);
-
-/** A port that nothing listens on right now (bound and released by the kernel's choice). */
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s: Server = createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('waitForPort', () => {
   it.each(['127.0.0.1', '::1', '0.0.0.0', '::'])('finds a listener on %s', async (host) => {
     const holder = await holdSockets([]);
-    const port = await freePort(host.includes(':') ? '::1' : '127.0.0.1');
+    const port = await unusedPort(host.includes(':') ? '::1' : '127.0.0.1');
     const waiting = waitForPort(port, { timeout: 10_000, interval: 20 });
     await holder.open({ proto: 'tcp', host, port });
     const found = await waiting;
@@ -29,7 +20,7 @@ describe('waitForPort', () => {
 
   it('waits for every port of a list, and can wait for UDP', async () => {
     const holder = await holdSockets([]);
-    const [a, b] = [await freePort(), await freePort()];
+    const [a, b] = [await unusedPort(), await unusedPort()];
     const waiting = waitForPort([a, b], { protocol: 'udp', timeout: 10_000, interval: 20 });
     await holder.open({ proto: 'udp', host: '127.0.0.1', port: a });
     await holder.open({ proto: 'tcp', host: '127.0.0.1', port: b }); // wrong protocol: not enough
@@ -46,7 +37,7 @@ describe('waitForPort', () => {
 
   it('times out naming the missing ports', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
-    const missing = await freePort();
+    const missing = await unusedPort();
     const err = await waitForPort([holder.ports[0] as number, missing], { timeout: 300, interval: 20 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortwatchError);
     expect((err as PortwatchError).code).toBe('ETIMEOUT');
@@ -66,7 +57,9 @@ describe('waitForPort', () => {
       },
     };
     const started = Date.now();
-    const err = await waitForPort(await freePort(), { timeout: 300, interval: 20, trigger: 'poll', source: slow }).catch((e: unknown) => e);
+    const err = await waitForPort(await unusedPort(), { timeout: 300, interval: 20, trigger: 'poll', source: slow }).catch(
+      (e: unknown) => e,
+    );
     const elapsed = Date.now() - started;
     release();
     expect((err as PortwatchError).code).toBe('ETIMEOUT');
@@ -95,7 +88,7 @@ describe('waitForPort', () => {
 
   it('stops on an AbortSignal', async () => {
     const controller = new AbortController();
-    const waiting = waitForPort(await freePort(), { signal: controller.signal });
+    const waiting = waitForPort(await unusedPort(), { signal: controller.signal });
     controller.abort();
     await expect(waiting).rejects.toMatchObject({ code: 'EABORTED' });
   });
@@ -103,7 +96,7 @@ describe('waitForPort', () => {
   it('walks /proc for no owner on another port, and names the owner of the port it waits for', async () => {
     // Another process's listener, there before: waiting for a different port has no use for its owner.
     const other = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
-    const port = await freePort();
+    const port = await unusedPort();
     const ticks: TickEvent[] = [];
     const waiting = waitForPort(port, { timeout: 10_000, trigger: 'poll', interval: 20, onTick: (t) => ticks.push(t) });
     await waitFor(() => ticks.length >= 3, 'three scans');

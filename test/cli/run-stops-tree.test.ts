@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.js';
 import { FAMILY, gone, grandchildren, startRun, stopRuns, track } from '../run/run-cli.js';
+import { unusedPort } from '../helpers/sockets.js';
 
 const npmMissing = spawnSync('npm', ['--version'], { encoding: 'utf8' }).status !== 0;
 
@@ -52,16 +53,6 @@ function server(dir: string): { pid: number; port: number } | null {
   return { pid: track(pid), port };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 /** Can we listen on this port now? (Nobody holds it.) */
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -76,7 +67,7 @@ const env = { NO_UPDATE_NOTIFIER: '1', npm_config_update_notifier: 'false' };
 describe.skipIf(npmMissing)(`portwatch run stops the whole tree npm started${npmMissing ? ' (skipped: npm is not installed)' : ''}`, () => {
   it('--exit-with-ready-exec (the command from the issue): once portwatch has exited, the server is gone and the port free', async () => {
     const dir = npmProject();
-    const port = await freePort();
+    const port = await unusedPort();
     const run = startRun(
       [
         'run',
@@ -109,7 +100,7 @@ describe.skipIf(npmMissing)(`portwatch run stops the whole tree npm started${npm
 
   it('--timeout: the tree is stopped and portwatch exits 1', async () => {
     const dir = npmProject();
-    const never = await freePort();
+    const never = await unusedPort();
     const run = startRun(
       ['run', '--interval', '50ms', '--ready', String(never), '--timeout', '12s', '--', 'npm', 'run', 'serve'],
       env,

@@ -3,11 +3,11 @@
  * a host with other listeners its scans walk /proc for no owner while it waits, and the table
  * it prints at the end still names the owners. Observed through --log-level debug.
  */
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../src/listener.js';
-import { startCli, type LiveCli } from '../helpers/cli.js';
+import { debugScans, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { unusedPort } from '../helpers/sockets.js';
 
 const live: LiveCli[] = [];
 afterEach(async () => {
@@ -17,23 +17,6 @@ afterEach(async () => {
   }
   await stopAll();
 });
-
-async function unusedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function walks(stderr: string): number[] {
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg: string; walks: number })
-    .filter((l) => l.msg === 'scan')
-    .map((l) => l.walks);
-}
 
 describe('wait with several targets', () => {
   it('walks /proc for no other socket while it waits, and prints the owners of what it waited for', async () => {
@@ -57,8 +40,8 @@ describe('wait with several targets', () => {
       'debug',
     ]);
     live.push(c);
-    await waitFor(() => walks(c.stderr()).length >= 3, 'three scans in the debug log');
-    expect(walks(c.stderr())).toEqual(walks(c.stderr()).map(() => 0));
+    await waitFor(() => debugScans(c.stderr()).length >= 3, 'three scans in the debug log');
+    expect(debugScans(c.stderr()).map((s) => s.walks)).toEqual(debugScans(c.stderr()).map(() => 0));
     const holder = await holdSockets([
       { proto: 'tcp', host: '::', port: a },
       { proto: 'udp', host: '127.0.0.1', port: b },

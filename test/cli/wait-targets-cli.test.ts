@@ -6,13 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../src/listener.js';
 import { runCli, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { unusedPort } from '../helpers/sockets.js';
 
 const live: LiveCli[] = [];
 const servers: Server[] = [];
@@ -29,15 +29,6 @@ function start(args: string[]): LiveCli {
   const c = startCli(args, { NO_COLOR: '1' });
   live.push(c);
   return c;
-}
-
-/** A port nothing listens on right now. */
-async function unusedPort(host = '127.0.0.1'): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 interface Seen {

@@ -51,3 +51,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: {
   );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
+
+/** The `scan` lines of a `--log-level debug` stderr (one JSON object per scan). */
+export function debugScans(stderr: string): { reason: string; walks: number }[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; reason: string; walks: number })
+    .filter((l) => l.msg === 'scan');
+}

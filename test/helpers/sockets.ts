@@ -49,3 +49,12 @@ export function portIsFree(port: number, host: string): Promise<boolean> {
     s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
   });
 }
+
+/** A port nothing listens on now on `host` (the kernel's pick, let go at once). */
+export async function unusedPort(host = '127.0.0.1'): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, host, resolve));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}

@@ -2,11 +2,11 @@
  * `select`: a watcher asked about one port reads no owner of any other socket, so its first
  * scan costs no walk of /proc however busy the host, and what it selects still carries its owner.
  */
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PortEvent } from '../../src/listener.js';
 import { watch, type PortWatcher, type TickEvent } from '../../src/watch/watcher.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { unusedPort } from '../helpers/sockets.js';
 
 const watchers: PortWatcher[] = [];
 afterEach(async () => {
@@ -14,19 +14,10 @@ afterEach(async () => {
   await stopAll();
 });
 
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 describe('PortWatcher select', () => {
   it('walks /proc for no socket it was not asked about, and reports the one it was with its owner', async () => {
     const other = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]); // listening before: not selected
-    const port = await freePort();
+    const port = await unusedPort();
     const w = watch({ trigger: 'poll', interval: 50, select: (s) => s.port === port });
     watchers.push(w);
     const ticks: TickEvent[] = [];
