@@ -23,9 +23,7 @@
  * engine holds nothing. The environment's cleanup stops the thread and resets what is left.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "portwatch.h"
 #include "relay.h"
@@ -34,26 +32,11 @@ typedef struct {
   engine_t engine;
   napi_threadsafe_function tsfn;
   napi_ref on_end;
-  uint32_t active; /* started and not yet reported; Node thread only */
-  int refed;
+  uint32_t active; /* started and not yet reported; Node thread only. tsfn is ref'ed while > 0 */
 } relay_state_t;
 
 static const char *const HOW_NAMES[] = {"eof", "reset", "error", "cut"};
 static const char *const SIDE_NAMES[] = {"client", "target"};
-
-static void throw_errno(napi_env env, int err, const char *syscall) {
-  napi_value code, msg, error, errno_value, call;
-  char message[160];
-  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
-  napi_create_string_utf8(env, pw_errno_name(err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &error);
-  napi_create_int32(env, -err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &call);
-  napi_set_named_property(env, error, "syscall", call);
-  napi_throw(env, error);
-}
 
 static napi_value string_or_null(napi_env env, const char *s) {
   napi_value v;
@@ -89,11 +72,9 @@ static void deliver(napi_env env, napi_value js_cb, void *context, void *data) {
   relay_ends_t *ends = data;
   if (env != NULL) {
     for (size_t i = 0; i < ends->len; i++) call_on_end(env, st, &ends->items[i]);
-    st->active = ends->len > st->active ? 0 : st->active - (uint32_t)ends->len;
-    if (st->active == 0 && st->refed) {
-      napi_unref_threadsafe_function(env, st->tsfn);
-      st->refed = 0;
-    }
+    uint32_t before = st->active;
+    st->active = ends->len > before ? 0 : before - (uint32_t)ends->len;
+    if (before > 0 && st->active == 0) napi_unref_threadsafe_function(env, st->tsfn);
   }
   free(ends);
 }
@@ -140,7 +121,7 @@ static napi_value relay_init(napi_env env, napi_callback_info info) {
   }
   st = calloc(1, sizeof *st);
   if (st == NULL) {
-    throw_errno(env, ENOMEM, "relayInit");
+    pw_throw_errno(env, ENOMEM, "relayInit", NULL);
     return NULL;
   }
   napi_value name;
@@ -154,23 +135,13 @@ static napi_value relay_init(napi_env env, napi_callback_info info) {
   if (relay_engine_start(&st->engine, report, st) < 0) {
     int err = errno;
     napi_release_threadsafe_function(st->tsfn, napi_tsfn_abort);
-    throw_errno(env, err, "relayInit");
+    pw_throw_errno(env, err, "relayInit", NULL);
     return NULL;
   }
   napi_create_reference(env, args[0], 1, &st->on_end);
   napi_add_env_cleanup_hook(env, cleanup, st);
   napi_set_instance_data(env, st, NULL, NULL);
   return NULL;
-}
-
-static int read_fd(napi_env env, napi_value v, int *fd) {
-  napi_valuetype type;
-  napi_typeof(env, v, &type);
-  if (type != napi_number || napi_get_value_int32(env, v, fd) != napi_ok || *fd < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "relayStart takes two socket descriptors");
-    return -1;
-  }
-  return 0;
 }
 
 static napi_value relay_start(napi_env env, napi_callback_info info) {
@@ -183,17 +154,14 @@ static napi_value relay_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int client, target;
-  if (read_fd(env, args[0], &client) < 0 || read_fd(env, args[1], &target) < 0) return NULL;
+  const char *usage = "relayStart takes two socket descriptors";
+  if (pw_read_fd(env, args[0], &client, usage) < 0 || pw_read_fd(env, args[1], &target, usage) < 0) return NULL;
   double id = relay_add(&st->engine, client, target);
   if (id < 0) {
-    throw_errno(env, errno, "relayStart");
+    pw_throw_errno(env, errno, "relayStart", NULL);
     return NULL;
   }
-  st->active++;
-  if (!st->refed) {
-    napi_ref_threadsafe_function(env, st->tsfn);
-    st->refed = 1;
-  }
+  if (st->active++ == 0) napi_ref_threadsafe_function(env, st->tsfn);
   napi_value result;
   napi_create_double(env, id, &result);
   return result;

@@ -262,26 +262,30 @@ static int run_dump(const void *req, size_t req_len, const char *netns_path, rep
   return rc;
 }
 
-static void throw_failure(napi_env env, const failure_t *f) {
+void pw_throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char message[PATH_MAX + 128];
-  if (f->path) {
-    snprintf(message, sizeof message, "%s %s: %s", f->syscall, f->path, strerror(f->err));
+  if (path) {
+    snprintf(message, sizeof message, "%s %s: %s", syscall, path, strerror(err));
   } else {
-    snprintf(message, sizeof message, "%s: %s", f->syscall, strerror(f->err));
+    snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
   }
-  napi_value code, msg, error, errno_value, syscall, path;
-  napi_create_string_utf8(env, pw_errno_name(f->err), NAPI_AUTO_LENGTH, &code);
+  napi_value code, msg, error, errno_value, syscall_value, path_value;
+  napi_create_string_utf8(env, pw_errno_name(err), NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
   napi_create_error(env, code, msg, &error);
-  napi_create_int32(env, -f->err, &errno_value);
+  napi_create_int32(env, -err, &errno_value);
   napi_set_named_property(env, error, "errno", errno_value);
-  napi_create_string_utf8(env, f->syscall, NAPI_AUTO_LENGTH, &syscall);
-  napi_set_named_property(env, error, "syscall", syscall);
-  if (f->path) {
-    napi_create_string_utf8(env, f->path, NAPI_AUTO_LENGTH, &path);
-    napi_set_named_property(env, error, "path", path);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value);
+  napi_set_named_property(env, error, "syscall", syscall_value);
+  if (path) {
+    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &path_value);
+    napi_set_named_property(env, error, "path", path_value);
   }
   napi_throw(env, error);
+}
+
+static void throw_failure(napi_env env, const failure_t *f) {
+  pw_throw_errno(env, f->err, f->syscall, f->path);
 }
 
 /* Reads the optional namespace path; returns 1 when given, 0 when absent, -1 on a bad value. */
@@ -329,15 +333,18 @@ static napi_value dump(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* Reads a socket descriptor argument; throws and returns -1 when it is not one. */
-static int read_fd_arg(napi_env env, napi_value arg, int *fd) {
+int pw_read_fd(napi_env env, napi_value arg, int *fd, const char *message) {
   napi_valuetype type;
   napi_typeof(env, arg, &type);
   if (type != napi_number || napi_get_value_int32(env, arg, fd) != napi_ok || *fd < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fd must be a socket descriptor from openSocket()");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
     return -1;
   }
   return 0;
+}
+
+static int read_fd_arg(napi_env env, napi_value arg, int *fd) {
+  return pw_read_fd(env, arg, fd, "fd must be a socket descriptor from openSocket()");
 }
 
 static napi_value open_socket(napi_env env, napi_callback_info info) {
