@@ -17,10 +17,10 @@ import type { RawData, WebSocket } from 'ws';
 export const END_MESSAGE = 'end';
 /** Bytes that may wait to be sent (in a WebSocket or a socket) before the side feeding it pauses. */
 export const HIGH_WATER = 256 * 1024;
-/** The largest message either end takes (ws gathers each message whole): far above the reads we send. */
 /** The largest message the forward sends (a write is split into messages of this size). */
-export const MAX_MESSAGE = 64 * 1024;
-export const MAX_PAYLOAD = 16 * 1024 * 1024;
+const MAX_MESSAGE = 64 * 1024;
+/** The largest message either end takes (ws gathers each message whole): far above the reads we send. */
+const MAX_PAYLOAD = 16 * 1024 * 1024;
 
 /** Options of both ends' ws sockets. */
 export const WS_OPTIONS = {
