@@ -31,6 +31,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
+import { setupOnce, upload } from './forward-target.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -98,50 +99,12 @@ async function targetListen(target, port = 0) {
   return JSON.parse((await target.next('listen')).line);
 }
 
-/** Uploads `bytes` on one connection; resolves when the far end confirms the count. */
-function upload(port, bytes) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    const chunk = Buffer.alloc(256 * 1024, 7);
-    let left = bytes;
-    let answer = '';
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void s.once('drain', pump);
-      }
-      s.end();
-    };
-    s.on('connect', () => {
-      s.write('U');
-      pump();
-    });
-    s.on('data', (d) => (answer += d));
-    s.on('end', () => (Number(answer) === bytes ? resolve() : reject(new Error(`far end counted ${answer}, sent ${bytes}`))));
-    s.on('error', reject);
-  });
-}
-
 async function throughput(port, parallel) {
   const per = Math.floor(TOTAL / parallel);
   const t = performance.now();
   await Promise.all(Array.from({ length: parallel }, () => upload(port, per)));
   const s = (performance.now() - t) / 1000;
   return (per * parallel) / 1024 ** 2 / s; // MiB/s
-}
-
-function setupOnce(port) {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.on('connect', () => s.write('Px'));
-    s.once('data', () => {
-      resolve(performance.now() - t);
-      s.destroy();
-    });
-    s.on('error', reject);
-  });
 }
 
 async function setups(port, n) {

@@ -14,7 +14,7 @@
  *   --gc         counts serve's and forward's garbage collections (--trace-gc) in each tunnel run
  *
  * Every row's bytes are checked: the far end's count (up) or the client's (down) must be
- * exact. The far end is this same file run with --target, in a process of its own.
+ * exact. The far end is bench/forward-target.mjs, in a process of its own.
  */
 import { performance } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
@@ -24,10 +24,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
+import { setupOnce, upload } from './forward-target.mjs';
 
 const { values } = parseArgs({
   options: {
-    target: { type: 'boolean', default: false },
     mib: { type: 'string', default: '1024' },
     conns: { type: 'string', default: '1,64' },
     dir: { type: 'string', default: 'up,down' },
@@ -40,50 +40,8 @@ const { values } = parseArgs({
     gc: { type: 'boolean', default: false },
   },
 });
-const SELF = fileURLToPath(import.meta.url);
-const CHUNK = Buffer.alloc(256 * 1024, 7);
+const TARGET = fileURLToPath(new URL('./forward-target.mjs', import.meta.url));
 
-// ---- the far end: 'U' count until FIN and answer the count; 'D<n>\n' send n bytes and end;
-// ---- 'P' echo; 'H' hold. One JSON line {port} on stdout once listening; exits on stdin EOF.
-function target() {
-  setTimeout(() => process.exit(3), 15 * 60_000).unref();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    let mode = null;
-    let count = 0;
-    let head = '';
-    socket.on('data', (chunk) => {
-      if (mode === null) {
-        mode = String.fromCharCode(chunk[0]);
-        chunk = chunk.subarray(1);
-      }
-      if (mode === 'U') count += chunk.length;
-      else if (mode === 'P') socket.write(chunk);
-      else if (mode === 'D' && head !== null) {
-        head += chunk.toString('latin1');
-        const nl = head.indexOf('\n');
-        if (nl < 0) return;
-        let left = Number(head.slice(0, nl));
-        head = null;
-        const pump = () => {
-          while (left > 0) {
-            const n = Math.min(left, CHUNK.length);
-            left -= n;
-            if (!socket.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void socket.once('drain', pump);
-          }
-          socket.end();
-        };
-        pump();
-      }
-    });
-    socket.on('end', () => (mode === 'U' ? socket.end(String(count)) : mode === 'D' ? undefined : socket.end()));
-    socket.on('error', () => socket.destroy());
-  });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(0));
-}
-
-// ---- the runner
 const children = new Set();
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -117,29 +75,6 @@ function run(args, stdio = ['pipe', 'pipe', 'pipe']) {
   return child;
 }
 
-function upload(port, bytes) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    let left = bytes;
-    let answer = '';
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void s.once('drain', pump);
-      }
-      s.end();
-    };
-    s.on('connect', () => {
-      s.write('U');
-      pump();
-    });
-    s.on('data', (d) => (answer += d));
-    s.on('end', () => (Number(answer) === bytes ? resolve() : reject(new Error(`far end counted ${answer}, sent ${bytes}`))));
-    s.on('error', reject);
-  });
-}
-
 function download(port, bytes) {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
@@ -156,19 +91,6 @@ async function throughput(port, dir, parallel, total) {
   const t = performance.now();
   await Promise.all(Array.from({ length: parallel }, () => (dir === 'up' ? upload : download)(port, per)));
   return (per * parallel) / 1024 ** 2 / ((performance.now() - t) / 1000);
-}
-
-function setupOnce(port) {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.on('connect', () => s.write('Px'));
-    s.once('data', () => {
-      resolve(performance.now() - t);
-      s.destroy();
-    });
-    s.on('error', reject);
-  });
 }
 
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -192,7 +114,8 @@ async function main() {
       if (/Mark-Compact|Mark-sweep/i.test(l)) into.major += 1;
       else if (/Scavenge|Minor/i.test(l)) into.minor += 1;
     });
-  const far = run([SELF, '--target']);
+  const far = run([TARGET]);
+  far.stdin.write('listen 0\n');
   const { port: sinkPort } = await firstLine(far, (l) => JSON.parse(l), far.stdout, 'the far end');
   const serve = run([...prof, cli, 'serve', '--listen', '127.0.0.1:0', '--no-probe'], ['ignore', values.gc ? 'pipe' : 'ignore', 'pipe']);
   if (values.gc) countGc(serve.stdout, gcs.serve);
@@ -281,12 +204,10 @@ async function main() {
   far.stdin.end();
 }
 
-if (values.target) target();
-else
-  main().then(
-    () => process.exit(0),
-    (e) => {
-      console.error(`bench/tunnel-profile.mjs: ${e.message}`);
-      process.exit(1);
-    },
-  );
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`bench/tunnel-profile.mjs: ${e.message}`);
+    process.exit(1);
+  },
+);
