@@ -76,6 +76,15 @@ export const DASHBOARD_JS = String.raw`'use strict';
   function canOpen(v) {
     return !!reach && v.protocol === 'tcp' && !/^fe[89ab]/i.test(v.address) && (reach.netns === null || !v.netns || v.netns === reach.netns);
   }
+  // What the probe found: the scheme as a badge, then the page's <title> (also as its tooltip).
+  function appendHttp(parent, http, title) {
+    if (http) parent.appendChild(el('span', 'badge', http));
+    if (title) {
+      var t = el('span', 'page-title', title);
+      t.title = visible(title);
+      parent.appendChild(t);
+    }
+  }
   function sinceText(v) { return v.seenAtStart ? 'before ' + clock(v.since) : ago(v.since); }
   function searchText(v) {
     var p = v.process || {};
@@ -113,12 +122,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       a.rel = 'noopener noreferrer';
       a.title = 'open port ' + v.port + ' through the portwatch proxy';
       op.appendChild(a);
-      if (v.http) op.appendChild(el('span', 'badge', v.http));
-      if (v.title) {
-        var t = el('span', 'page-title', v.title);
-        t.title = visible(v.title);
-        op.appendChild(t);
-      }
+      appendHttp(op, v.http, v.title);
     }
     tr.appendChild(op);
     markForward(entry);

@@ -8,7 +8,7 @@
  * "moved from 5173" mark (its title says why). A plain serve sends none of these: the page
  * is as before.
  *
- * Uses the page's `rows`, `el`, `fillRow`, `feedList` and `clock`.
+ * Uses the page's `rows`, `el`, `appendHttp`, `fillRow`, `feedList` and `clock`.
  */
 export const FORWARDS_JS = String.raw`
   var forwards = new Map(); // target port -> ForwardView
@@ -40,12 +40,7 @@ export const FORWARDS_JS = String.raw`
       m.title = f.movedReason || '';
       box.appendChild(m);
     }
-    if (f.http) box.appendChild(el('span', 'badge', f.http));
-    if (f.title) {
-      var t = el('span', 'page-title', f.title);
-      t.title = visible(f.title);
-      box.appendChild(t);
-    }
+    appendHttp(box, f.http, f.title);
     return box;
   }
 
