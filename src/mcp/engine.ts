@@ -17,7 +17,7 @@ import { selectSource, type ScanOptions } from '../scan.js';
 import type { Source } from '../sources/source.js';
 import { describeTrigger } from '../triggers/select.js';
 import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
-import { PortWatcher, type ChangeEvent, type TickEvent } from '../watch/watcher.js';
+import { PortWatcher, type ChangeEvent } from '../watch/watcher.js';
 import { HostWatcher } from '../engine/host-watcher.js';
 
 /** What the tools need of a watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
@@ -31,6 +31,8 @@ export interface McpWatcher {
   on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
   on(event: 'change', listener: (change: ChangeEvent) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** After every look (a PortWatcher's scan, a HostWatcher's step); `error` null when it worked. */
+  on(event: 'tick', listener: (tick: { error: Error | null }) => void): unknown;
   off(event: 'change', listener: (change: ChangeEvent) => void): unknown;
 }
 
@@ -111,8 +113,6 @@ function makeWatcher(o: McpEngineOptions, source: Source, callersSource: boolean
 interface Looks {
   watcher: McpWatcher;
   started(): number;
-  /** Calls `done(ok)` after each look. */
-  onLook(done: (ok: boolean) => void): void;
   /** Look again soon, as cheaply as a wait allows (host mode: namespaces are looked for when due). */
   poll(): void;
   close(): Promise<void>;
@@ -137,7 +137,6 @@ function portLooks(o: McpEngineOptions): Looks {
   return {
     watcher,
     started: () => started,
-    onLook: (done) => watcher.on('tick', (tick: TickEvent) => done(tick.error === null)),
     poll: () => watcher.rescan(),
     close: async () => {
       await watcher.close();
@@ -160,7 +159,6 @@ function hostLooks(o: McpEngineOptions, filter: ((l: Listener) => boolean) | und
   return {
     watcher,
     started: () => watcher.steps,
-    onLook: (done) => watcher.on('tick', (tick) => done(tick.error === null)),
     poll: () => watcher.rescan({ namespaces: false }),
     close: () => watcher.close(),
   };
@@ -191,9 +189,9 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
   };
 
   watcher.on('error', (e) => (lastError = e));
-  looks.onLook((ok) => {
+  watcher.on('tick', (tick) => {
     if (followers.size === 0) return;
-    const listeners = ok ? watcher.snapshot() : null;
+    const listeners = tick.error === null ? watcher.snapshot() : null;
     const started = looks.started();
     for (const f of [...followers]) {
       if (listeners === null) f.failed?.(lastError);
