@@ -13,7 +13,6 @@
  * and who_owns_port answer about any listener, since naming a port is explicit.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { containerMatches } from '../engine/container-identity.js';
 import type { PortEvent } from '../listener.js';
 import { labelEvent, type LabelledPortEvent } from '../rules/labelled.js';
 import type { Rules } from '../rules/rules.js';
@@ -21,6 +20,7 @@ import { DEFAULT_POLICY } from '../watch/schedule.js';
 import { createMcpEngine, type McpScanOptions } from './engine.js';
 import { EventLog } from './event-log.js';
 import { registerListenersResource } from './listeners-resource.js';
+import { inScope } from './scope.js';
 import type { ToolContext } from './tools/context.js';
 import { registerGetPortEvents } from './tools/get-port-events.js';
 import { registerListListeningPorts } from './tools/list-listening-ports.js';
@@ -66,7 +66,7 @@ export function createPortwatchMcpServer(o: PortwatchMcpOptions): PortwatchMcp {
     scan: o.scan ?? {},
     lookMs: pollMs,
     ...(host
-      ? { allNamespaces: container === undefined ? {} : { filter: (l) => containerMatches(l.container, container) } }
+      ? { allNamespaces: container === undefined ? {} : { filter: inScope({ container }) } }
       : o.interval !== undefined
         ? { interval: o.interval }
         : {}),
