@@ -113,13 +113,13 @@ export function registerForward(program: Command): void {
     .option('--log-level <level>', 'diagnostics on stderr', 'warn')
     .action(async (url: string | undefined, opts: ForwardCliOptions) => {
       const serving = serveChoice(url, opts);
-      checkTargetChoice(url, opts, { serving: serving !== null });
+      checkTargetChoice(url, opts, serving !== null);
       const rules = toRules(opts);
       const options = forwarderOptions(opts, rules);
       const served = serving === null ? null : await startServing(serving, opts, rules);
       let target: ForwardTarget;
       try {
-        target = await startTarget(url, opts, options, served === null ? {} : { serving: true, watcher: served.watcher });
+        target = await startTarget(url, opts, options, served === null ? {} : { watcher: served.watcher });
       } catch (e) {
         await served?.close();
         throw e;

@@ -60,34 +60,32 @@ function engineChoice(raw: RawTargetChoice): EngineChoice {
 
 /** What else a target feeds (forward --serve): the relay serve reads the target's listeners from. */
 export interface TargetHooks {
-  /** forward --serve: --token and --token-file are then serve's. */
-  serving?: boolean;
   /** Each session's watcher is attached here (and detached when it ends). */
   watcher?: TargetWatcher;
 }
 
-/** The usage rules of the target choice, checked before anything starts. */
-export function checkTargetChoice(url: string | undefined, raw: RawTargetChoice, hooks: TargetHooks = {}): void {
+/** The usage rules of the target choice, checked before anything starts; `serving` (--serve): --token and --token-file are serve's. */
+export function checkTargetChoice(url: string | undefined, raw: RawTargetChoice, serving: boolean): void {
   const given = [url !== undefined, raw.netnsPid !== undefined, raw.container !== undefined].filter(Boolean).length;
   if (given !== 1)
     throw new PortwatchError(
       'EUSAGE',
       'say what to forward from: --netns-pid PID, --container NAME, or the URL of a portwatch serve (one of them)',
     );
-  if ((raw.token !== undefined || raw.tokenFile !== undefined) && url === undefined && hooks.serving !== true)
+  if ((raw.token !== undefined || raw.tokenFile !== undefined) && url === undefined && !serving)
     throw new PortwatchError('EUSAGE', '--token and --token-file go with a URL (a portwatch serve to forward through) or with --serve');
   createLogger(raw.logLevel); // a bad level is a usage error in every mode
   if (url === undefined) engineChoice(raw);
   if (raw.netnsPid !== undefined) parsePid(raw.netnsPid);
 }
 
+/** Starts forwarding from the target checkTargetChoice() let through. */
 export async function startTarget(
   url: string | undefined,
   raw: RawTargetChoice,
   options: Omit<ForwarderOptions, 'connector'>,
   hooks: TargetHooks = {},
 ): Promise<ForwardTarget> {
-  checkTargetChoice(url, raw, hooks);
   if (url !== undefined) return forwardThroughServe(url, raw, options);
   const engine = engineChoice(raw);
   if (raw.container !== undefined) return forwardContainer(raw.container, engine, options, hooks.watcher);
