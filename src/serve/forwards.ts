@@ -26,6 +26,8 @@ import { formatSseMessage, SseHub, type SseHubOptions } from './sse.js';
 /** What serve needs of the forwards (a ForwardRegistry). */
 export interface ForwardSource {
   list(): ForwardView[];
+  /** The forward of one target port now. */
+  get(remotePort: number): ForwardView | undefined;
   on(event: 'added', listener: (view: ForwardView) => void): unknown;
   on(event: 'removed', listener: (event: UnforwardEvent) => void): unknown;
   on(event: 'failed', listener: (event: ForwardErrorEvent) => void): unknown;
@@ -81,7 +83,7 @@ export class ServeForwards {
   /** A listener opened or closed in the target (from the watcher serve reads). */
   listenerChanged(type: 'open' | 'close', l: Listener): void {
     if (l.protocol !== 'tcp') return;
-    const v = this.source.list().find((f) => f.remote.port === l.port);
+    const v = this.source.get(l.port);
     if (v === undefined || v.listener !== null) return;
     if (type === 'close') {
       const had = this.arrived.get(l.port);
@@ -128,8 +130,8 @@ export class ServeForwards {
     if (settings === null || local === undefined || l === null || !shouldProbe(l) || this.found.has(key)) return;
     this.probes.add(key, async (signal) => {
       const info = await probeHttp({ host: dialHost(local.address), port: local.port }, { ...settings, signal });
-      const now = this.source.list().find((f) => keyOf(f) === key);
-      if (signal.aborted || now === undefined) return;
+      const now = this.source.get(v.remote.port);
+      if (signal.aborted || now === undefined || keyOf(now) !== key) return;
       this.found.set(key, info);
       if (info.http !== null || info.title !== null) this.update(now);
     });
