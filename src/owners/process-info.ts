@@ -1,11 +1,10 @@
 /**
- * pid → name, command line, ppid, uid, read from /proc. Bounded reads only: the command
+ * pid → name, command line, ppid, uid, read through the /proc seam. Bounded reads only: the command
  * line is read up to 4 KiB and no further, so a 100,000-character command line costs the
  * same as a short one. Races (the process exits) and permissions give null, silently.
  */
-import { COMMAND_MAX_BYTES, type ProcessInfo } from '../listener.js';
-import { parseStatPpid, parseStatusUid } from '../parse/proc-pid.js';
-import { readBoundedText } from './read-bounded.js';
+import type { ProcessInfo } from '../listener.js';
+import { procFs, realProc } from '../proc/proc-fs.js';
 
 /** Command line with NULs as spaces; cut at COMMAND_MAX_BYTES. */
 export function formatCmdline(raw: string): string {
@@ -13,18 +12,15 @@ export function formatCmdline(raw: string): string {
 }
 
 export function readProcessInfo(pid: number, procRoot = '/proc'): ProcessInfo | null {
-  const comm = readBoundedText(`${procRoot}/${pid}/comm`, 256);
-  if (comm === null) return null; // gone
-  const stat = readBoundedText(`${procRoot}/${pid}/stat`, 1024);
-  const status = readBoundedText(`${procRoot}/${pid}/status`, COMMAND_MAX_BYTES);
-  const cmdline = readBoundedText(`${procRoot}/${pid}/cmdline`, COMMAND_MAX_BYTES);
-  const name = comm.replace(/\n$/, '');
-  const command = cmdline === null || cmdline === '' ? `[${name}]` : formatCmdline(cmdline);
+  const proc = procRoot === realProc.root ? realProc : procFs(procRoot);
+  const name = proc.comm(pid);
+  if (name === null) return null; // gone
+  const cmdline = proc.cmdline(pid);
   return {
     pid,
-    ppid: stat === null ? null : parseStatPpid(stat),
+    ppid: proc.stat(pid)?.ppid ?? null,
     name,
-    command,
-    uid: status === null ? null : parseStatusUid(status),
+    command: cmdline === null || cmdline === '' ? `[${name}]` : formatCmdline(cmdline),
+    uid: proc.uid(pid),
   };
 }
