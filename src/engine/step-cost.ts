@@ -1,9 +1,7 @@
 /** What a host watcher's steps cost: process CPU time, and a part's cost as the lesser of wall and CPU. */
+import { cpuMs } from '../watch/cpu-time.js';
 
-export const cpuMs = (): number => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
+export { cpuMs };
 
 /**
  * What the work since (`wallMs`, `cpuStartMs`) cost: the lesser of wall and CPU time. Every

@@ -19,14 +19,9 @@ import { HintPacer } from './hint-pacing.js';
 import { policyFrom } from './options.js';
 import { Schedule, tickWorkMs } from './schedule.js';
 import type { PortWatcherEvents, TickEvent, TickReason, WatchOptions } from './watch-types.js';
+import { cpuMs } from './cpu-time.js';
 
 export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, WatchOptions } from './watch-types.js';
-
-/** CPU time this process has used, in ms (user + system). */
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
 
 const MAX_HINTS = 16;
 /** Distinct tasks named by the hints since the last scan: the likely owners of what opened. */
