@@ -12,6 +12,7 @@ import { splitCommandLine } from '../run/command-line.js';
 import { formatRunEvent, type RunEvent } from '../run/events.js';
 import { parseReadySpec } from '../run/ready.js';
 import { runCommand, type RunOutcome } from '../run/runner.js';
+import type { TickEvent } from '../watch/watcher.js';
 import { SOURCE_CHOICES, type SourceChoice } from '../scan.js';
 import { addRulesOptions, toRules, type RawRulesOptions } from './common-options.js';
 import { jsonEvent, jsonListener } from './format.js';
@@ -158,6 +159,7 @@ export function registerRun(program: Command): void {
         report,
         warn: (message) => process.stderr.write(`portwatch: ${message}\n`),
         onScanError: (err) => log.warn({ code: (err as PortwatchError).code }, `scan failed, retrying: ${err.message}`),
+        ...(log.isLevelEnabled('debug') ? { onTick: (tick: TickEvent) => log.debug(tick, 'scan') } : {}),
       });
       sink?.close();
       exitLike(outcome);

@@ -21,9 +21,10 @@ import { hostname } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Listener, ProcessInfo } from '../listener.js';
+import type { SocketFields } from '../scan.js';
 import { procReader, type ProcReader } from '../rules/proc.js';
 import type { Rules } from '../rules/rules.js';
-import { PortWatcher, type WatchOptions } from '../watch/watcher.js';
+import { PortWatcher, type TickEvent, type WatchOptions } from '../watch/watcher.js';
 import { fillPlaceholders } from './command-line.js';
 import type { Reporter } from './events.js';
 import { ProcessTree, RUN_TOKEN_ENV } from './process-tree.js';
@@ -55,6 +56,8 @@ export interface RunOptions {
   warn: (message: string) => void;
   /** Scan failures (the watcher retries). */
   onScanError?: (error: Error) => void;
+  /** Every scan the watcher makes (its source, trigger, cost, owner walks): `--log-level debug`. */
+  onTick?: (tick: TickEvent) => void;
   /** Time between SIGTERM and SIGKILL when portwatch stops a process tree (default 5 s). */
   stopGraceMs?: number;
   procReader?: ProcReader;
@@ -142,7 +145,13 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
     return member;
   };
 
-  const watcher = new PortWatcher({ ...o.watch, filter: inTree, persistent: true });
+  // Sockets that exist before the command is spawned can never be its own: they are not
+  // attributed at all, so on a busy host the command starts after one socket-table read
+  // instead of after a walk over every process's fds.
+  const userSelect = o.watch?.select;
+  const select = (s: SocketFields): boolean => tree !== null && (userSelect === undefined || userSelect(s));
+  const watcher = new PortWatcher({ ...o.watch, select, filter: inTree, persistent: true });
+  if (o.onTick !== undefined) watcher.on('tick', o.onTick);
   await new Promise<void>((resolve) => {
     watcher.once('ready', () => resolve());
     watcher.on('error', (e) => {
