@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * How `portwatch watch` scales with what the host holds (`node bench/scale.mjs`; needs
+ * `npm run build`; root for the tracefs rows; part of `npm run bench`, never of `npm test`):
+ *
+ *   node bench/scale.mjs [--listeners 5000] [--connections 60000] [--idle-s 10] [--settle-s 10]
+ *     [--probes 20] [--triggers poll,tracefs]
+ *
+ * Two hosts, each measured with `portwatch watch --json` as a user starts it:
+ * - "many listeners": --listeners TCP listeners held by one process. Reported: the interval
+ *   polling settles on (the median `nextMs` of the debug log's scan lines once settled), a
+ *   quiet tick's cost, idle CPU of the whole process (all threads, schedstat) and RSS, and
+ *   listen() → open for --probes listeners opened one at a time.
+ * - "many connections, one listener nobody owns": --connections established loopback
+ *   connections and one listener whose only reference is in flight in a unix socket's queue
+ *   (bench/busy-host/load.py), so no /proc walk can ever attribute it. Reported: idle CPU, RSS
+ *   and listen() → open as above.
+ * Idle CPU is measured in a run without debug logging (a log line per tick costs CPU of its
+ * own); the interval in a second run with it. Targets (the engine issue): 5,000 listeners →
+ * poll interval ≤ 200 ms within budget; 60k connections + an unattributable listener → idle ≤ 0.5 %.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { idleCost, msBetween, nowNs, quantile, sleep, until } from './busy-host/measure.mjs';
+import { CLI, Driver, PYTHON, start, startBusyHost, stop, stopAll, track } from './busy-host/processes.mjs';
+
+const { values } = parseArgs({
+  options: {
+    listeners: { type: 'string', default: '5000' },
+    connections: { type: 'string', default: '60000' },
+    'idle-s': { type: 'string', default: '10' },
+    'settle-s': { type: 'string', default: '10' },
+    probes: { type: 'string', default: '20' },
+    triggers: { type: 'string', default: process.getuid?.() === 0 ? 'poll,tracefs' : 'poll' },
+  },
+});
+const idleS = Number(values['idle-s']);
+const settleMs = Number(values['settle-s']) * 1000;
+const probes = Number(values.probes);
+const log = (m) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+/** Starts a python holder and waits for its "ready" line. */
+async function holder(script, args) {
+  const child = track(
+    spawn(PYTHON, [new URL(script, import.meta.url).pathname, ...args.map(String)], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
+  await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (l) => (String(l).startsWith('ready') ? resolve() : reject(new Error(l))));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return child;
+}
+
+/** `portwatch watch --json`, its open events by port, and (with debug) its scan lines. */
+function watcher(trigger, debug) {
+  const child = start([process.execPath, CLI, 'watch', '--json', '--trigger', trigger, ...(debug ? ['--log-level', 'debug'] : [])]);
+  const opens = new Map(); // port → every time an open was seen
+  const scans = [];
+  let ready = false;
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    const e = JSON.parse(l);
+    if (e.type === 'open') opens.set(e.listener.port, [...(opens.get(e.listener.port) ?? []), nowNs()]);
+    ready = true;
+  });
+  createInterface({ input: child.stderr }).on('line', (l) => {
+    if (l.includes('watching')) ready = true;
+    if (!l.startsWith('{')) return;
+    const e = JSON.parse(l);
+    if (e.msg === 'scan') scans.push({ ...e, at: nowNs() });
+  });
+  return { child, opens, scans, ready: () => ready };
+}
+
+async function latencies(w, driver) {
+  const out = [];
+  for (let i = 0; i < probes; i++) {
+    const { id, port, tOpen } = await driver.open();
+    const seen = () => w.opens.get(port)?.find((t) => t >= tOpen);
+    await until(seen, 5000, 2);
+    out.push(seen() === undefined ? Infinity : msBetween(tOpen, seen()));
+    await driver.close(id);
+    await sleep(50 + Math.random() * 100); // never phase-lock with the scan timer
+  }
+  return out;
+}
+
+async function measure(host, trigger) {
+  // Run 1, no debug log: idle CPU and RSS, then latency.
+  let w = watcher(trigger, false);
+  await until(w.ready, 60_000);
+  const idle = await idleCost(w.child.pid, idleS, settleMs);
+  const driver = Driver.spawn(false);
+  const lat = await latencies(w, driver);
+  driver.end();
+  await stop(w.child);
+  // Run 2, debug log: the interval it settles on and what a quiet tick costs.
+  w = watcher(trigger, true);
+  await until(w.ready, 60_000);
+  await sleep(settleMs);
+  const from = nowNs();
+  await sleep(idleS * 1000);
+  const quiet = w.scans.filter((s) => s.at >= from && s.reason === 'timer');
+  await stop(w.child);
+  const row = {
+    host,
+    trigger,
+    intervalMs: quantile(
+      quiet.map((s) => s.nextMs),
+      0.5,
+    ),
+    tickMs: quantile(
+      quiet.map((s) => s.scanMs),
+      0.5,
+    ),
+    ticks: quiet.length,
+    cpuPct: idle.cpuPct,
+    rssMb: idle.rssMb,
+    p50: quantile(lat, 0.5),
+    p95: quantile(lat, 0.95),
+  };
+  log(JSON.stringify(row));
+  return row;
+}
+
+const rows = [];
+const triggers = values.triggers.split(',');
+try {
+  log(`holding ${values.listeners} listeners`);
+  let h = await holder('./scale/hold-listeners.py', [values.listeners]);
+  for (const t of triggers) rows.push(await measure(`${values.listeners} listeners`, t));
+  await stop(h, 'SIGTERM');
+
+  log(`holding ${values.connections} connections and a listener nobody owns`);
+  const holders = [];
+  for (let left = Number(values.connections); left > 0; left -= 9000)
+    holders.push(await holder('./hold-connections.py', [Math.min(left, 9000)]));
+  const unowned = await startBusyHost(0, 0);
+  for (const t of triggers) rows.push(await measure(`${values.connections} connections + 1 unowned listener`, t));
+  await unowned.stop();
+  for (h of holders) await stop(h, 'SIGTERM');
+} finally {
+  await stopAll();
+}
+
+const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+console.log('\n| host | trigger | poll interval (median, settled) | quiet tick | idle CPU | RSS | listen→open p50 / p95 |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  const interval = r.trigger === 'poll' ? `${f(r.intervalMs, 0)} ms` : `${f(r.intervalMs, 0)} ms (safety net)`;
+  console.log(
+    `| ${r.host} | ${r.trigger} | ${interval} | ${f(r.tickMs, 2)} ms | ${f(r.cpuPct, 2)} % | ${f(r.rssMb, 0)} MB | ${f(r.p50)} / ${f(r.p95)} ms |`,
+  );
+}
