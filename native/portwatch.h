@@ -18,4 +18,7 @@ int pw_read_fd(napi_env env, napi_value arg, int *fd, const char *message);
 /* Adds the splice relay's functions (relay.c) to the addon's exports. */
 void pw_relay_export(napi_env env, napi_value exports);
 
+/* Adds the threaded owner walk (fd-walk.c) to the addon's exports. */
+void pw_fdwalk_export(napi_env env, napi_value exports);
+
 #endif

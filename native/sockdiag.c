@@ -449,6 +449,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "closeSocket", close_socket);
   export_function(env, exports, "streamSocketIn", stream_socket_in);
   pw_relay_export(env, exports);
+  pw_fdwalk_export(env, exports);
   return exports;
 }
 

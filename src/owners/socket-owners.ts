@@ -14,12 +14,15 @@
  *   to 60 s). On a host with 100k fds and one such socket, a full walk every back-off step
  *   would cost more than everything else portwatch does.
  * The rest of a holder's family (pre-forked servers) is found by holders.ts. Memory follows
- * the live listeners: nothing is kept about the sockets a walk passes on its way.
+ * the live listeners: nothing is kept about the sockets a walk passes on its way. Walks over
+ * every process run in the native addon when it is built (native-walk.ts: threads, off the
+ * Node thread, same answer); the rest, a few processes each, stay here.
  */
 import { readdirSync } from 'node:fs';
 import { FdReader, type Hit } from './fd-reader.js';
 import { FdTables } from './fd-tables.js';
 import { familyHolders, ProcFamily } from './holders.js';
+import { nativeWalk, walkAllNative, type NativeWalk } from './native-walk.js';
 import { readBoundedText } from './read-bounded.js';
 
 interface Miss {
@@ -75,9 +78,14 @@ export class SocketOwners {
   private readonly reader: FdReader;
   readonly stats: SocketOwnersStats = { walks: 0, newProcessLooks: 0, likelyLooks: 0, recentLooks: 0, readlinks: 0 };
 
+  /**
+   * walker: the native walk over every process; undefined looks it up at each walk (the
+   * addon, unless PORTWATCH_WALK=js or PORTWATCH_NO_NATIVE=1), null always walks in JS.
+   */
   constructor(
     private readonly procRoot = '/proc',
     private readonly now: () => number = Date.now,
+    private readonly walker?: NativeWalk | null,
   ) {
     this.reader = new FdReader(procRoot, this.tables);
   }
@@ -165,7 +173,7 @@ export class SocketOwners {
     this.misses.set(inode, { retryAt: now + delayMs, delayMs });
   }
 
-  /** Every process, newest first; prunes `looked` of the ones gone. */
+  /** Every process, newest first (as pids are given out, wrap included); prunes `looked` of the ones gone. */
   private allPids(): number[] {
     let pids: number[];
     try {
@@ -178,7 +186,10 @@ export class SocketOwners {
     }
     const alive = new Set(pids);
     for (const pid of this.looked) if (!alive.has(pid)) this.looked.delete(pid);
-    return pids;
+    // Pids wrap at pid_max: the newest are the last one given out and below, then the ones above it.
+    const last = Number(readBoundedText(`${this.procRoot}/sys/kernel/ns_last_pid`, 32) ?? NaN);
+    const from = Number.isInteger(last) ? pids.findIndex((pid) => pid <= last) : -1;
+    return from > 0 ? [...pids.slice(from), ...pids.slice(0, from)] : pids;
   }
 
   /** Thread ids → their processes (a kernel event names the thread), each once. */
@@ -194,6 +205,16 @@ export class SocketOwners {
 
   /** Reads the fd tables of `plan.pids` in order, moving what it finds from `wanted` to `hits`. */
   private async walk(wanted: Set<number>, hits: Map<number, Hit>, plan: WalkPlan, isListener: (inode: number) => boolean): Promise<void> {
+    // A walk over every process goes native when it can; when that fails (procRoot unreadable, no memory), it walks here.
+    const walker = plan.markLooked && !plan.track && wanted.size > 0 ? (this.walker === undefined ? nativeWalk() : this.walker) : null;
+    const walked =
+      walker === null ? null : await walkAllNative(walker, this.procRoot, plan.pids, wanted, hits, this.tables).catch(() => null);
+    if (walked !== null) {
+      for (let i = 0; i < walked.claimed; i++) this.looked.add(plan.pids[i] as number);
+      this.stats.readlinks += walked.readlinks;
+      for (const inode of hits.keys()) this.misses.delete(inode);
+      return;
+    }
     const readsBefore = this.reader.readlinks;
     for (const pid of plan.pids) {
       if (wanted.size === 0) break;
