@@ -26,7 +26,7 @@ export interface SweepPolicy {
 export interface Pace extends SweepPolicy {
   /** Between two sweep ticks, ms. */
   tickMs: number;
-  /** Between two looks for namespaces, ms (at least; see host-watcher.ts). */
+  /** Between two looks for namespaces, ms (at least; see host-step.ts). */
   refreshMs: number;
   /**
    * Fraction of one core the looks for namespaces may take (on a host whose processes come

@@ -16,8 +16,8 @@
  * - namespaces themselves are looked for every `refreshMs` (only new pids are read; nothing
  *   at all while /proc/loadavg says no task came or went), within a budget of their own
  *   (refreshDue), and at once when the container engine says a container started.
- * Every part of a step is priced on the lesser of wall and CPU time (costSince), so the
- * budgets hold on a loaded machine too.
+ * This module decides when a step runs (one at a time; a request during one runs another
+ * right after); what a step looks at, and what each part of it costs, is host-step.ts.
  */
 import { EventEmitter } from 'node:events';
 import { PortwatchError } from '../errors.js';
@@ -27,33 +27,24 @@ import { startTrigger, type StartedTrigger } from '../triggers/select.js';
 import type { Hint } from '../triggers/trigger.js';
 import { HintPacer } from '../watch/hint-pacing.js';
 import { HintQueue } from './host-hints.js';
-import { HostScanner, type HostScanResult } from './host-scanner.js';
-import { makeLooks, pacing, refreshDue, Sweep, type Look, type Pace } from './host-sweep.js';
+import { HostScanner } from './host-scanner.js';
+import { HostStep, type StepReason as Reason } from './host-step.js';
+import { pacing } from './host-sweep.js';
 import type { HostWatcherEvents, HostWatchOptions } from './host-watch-types.js';
 import { Emitter } from './host-emitter.js';
-import { costSince, cpuMs } from './step-cost.js';
 
 export type { HostTickEvent, HostWatcherEvents, HostWatchOptions, NamespaceEvent, UpdateEvent } from './host-watch-types.js';
 
-type Reason = 'first' | 'timer' | 'hint' | 'rescan';
-
 export class HostWatcher extends EventEmitter<HostWatcherEvents> {
   private readonly scanner: HostScanner;
-  private readonly sweep: Sweep;
   private readonly pacer = new HintPacer();
   private readonly out: Emitter;
+  private readonly stepper: HostStep;
   private started: StartedTrigger;
-  private pace: Pace;
   private readonly persistent: boolean;
   private readonly abort = new AbortController();
   private readonly onAbort = (): void => void this.close();
-  private lastRefreshMs = Number.NEGATIVE_INFINITY;
-  private refreshSoon = false;
-  /** What the last refresh cost (ms, the lesser of wall and CPU). */
-  private refreshCostMs = 0;
-  private probeAll = false;
   private readonly hints = new HintQueue();
-  private readonly opening = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private hintTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private running: Promise<void> | null = null;
@@ -76,8 +67,13 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
       this.scanner.close();
       throw e;
     }
-    this.pace = pacing(this.started.trigger.safetyNetMs !== null, options);
-    this.sweep = new Sweep(this.pace);
+    const { scanner, out, hints, pacer } = this;
+    const closed = (): boolean => this.closed;
+    const scanned = (reason: Reason, durationMs: number): void => this.emitScan(reason, durationMs);
+    this.stepper = new HostStep(
+      { scanner, out, hints, pacer, closed, scanned },
+      pacing(this.started.trigger.safetyNetMs !== null, options),
+    );
     this.persistent = options.persistent ?? false;
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (options.signal?.aborted) queueMicrotask(() => void this.close());
@@ -166,8 +162,7 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
     if (this.closed) return;
     const name = this.trigger;
     this.started = { trigger: pollTrigger, stop: () => Promise.resolve(), fallback: `${name} stopped: ${error.message}` };
-    this.pace = pacing(false, this.options);
-    this.sweep.setPolicy(this.pace);
+    this.stepper.setPace(pacing(false, this.options));
     this.out.error(new PortwatchError('ESCAN', `trigger '${name}' stopped, polling instead: ${error.message}`, { cause: error }));
     this.request('rescan', true);
   }
@@ -177,8 +172,7 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
   }
 
   private request(reason: Reason, refresh: boolean): void {
-    if (refresh) this.refreshSoon = true;
-    this.probeAll = true;
+    this.stepper.request(refresh);
     this.run(reason);
   }
 
@@ -190,7 +184,10 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
       return;
     }
     const step = ++this.stepsStarted;
-    this.running = this.step(reason)
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.stepper
+      .run(reason)
       .then(
         () => null,
         (e: unknown) => {
@@ -221,96 +218,8 @@ export class HostWatcher extends EventEmitter<HostWatcherEvents> {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.run('timer');
-    }, this.pace.tickMs);
+    }, this.stepper.tickMs);
     if (!this.persistent) this.timer.unref();
-  }
-
-  private async step(reason: Reason): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const wall = performance.now();
-    const cpu = cpuMs();
-    const time = new Date().toISOString();
-    // Until the first look succeeded, every step is that first look (a failure retries on the next tick).
-    if (!this.out.isReady) return this.first(time);
-    if (reason === 'hint') this.pacer.started(wall);
-    const placed = this.hints.place(this.scanner);
-    const toRead = placed.read;
-    const likely = placed.likely;
-    for (const netns of placed.opened) this.opening.add(netns);
-    if (placed.everywhere) this.probeAll = true;
-    if (this.refreshSoon || refreshDue(this.pace, this.lastRefreshMs, this.refreshCostMs, wall)) this.refresh(time, wall, toRead);
-    const refreshedMs = costSince(wall, cpu);
-    let looks: Look[] = [];
-    if (this.probeAll) looks = this.scanner.netnsList().map((netns) => ({ netns, kind: 'probe' }));
-    else if (reason === 'timer') {
-      this.sweep.accrue(wall);
-      looks = this.sweep.plan(wall, (n) => this.scanner.hasProbe(n));
-    }
-    this.probeAll = false;
-    // Probes are priced on wall time: CPU time is accounted in ticks on many kernels.
-    const probeStarted = performance.now();
-    const probed = makeLooks(looks, this.sweep, (n) => this.scanner.probe(n), toRead);
-    const probeMs = performance.now() - probeStarted;
-    const result = toRead.size > 0 ? await this.read(toRead, likely, time, reason) : null;
-    if (this.closed) return;
-    const costMs = costSince(wall, cpu);
-    // Owner walks are paid once per new listener, not per sweep (as PortWatcher prices its ticks).
-    const readsMs = Math.max(0, costMs - (result?.attributionMs ?? 0) - refreshedMs - probeMs);
-    if (result !== null) this.sweep.priceReads(result.scanned, readsMs, performance.now(), reason === 'timer');
-    if (reason === 'timer') {
-      this.sweep.spend(readsMs + probeMs);
-      if (probed > 0) this.sweep.probeCost.record(probeMs / probed);
-    } else if (reason === 'hint') this.pacer.record(costMs);
-    this.out.flush(time);
-  }
-
-  private async first(time: string): Promise<void> {
-    this.refresh(time, performance.now(), new Set(), true);
-    const result = await this.scanner.scan('all');
-    if (this.closed) return;
-    this.out.first(this.scanner.listeners());
-    this.emitScan('first', result.durationMs);
-    for (const netns of result.failed) this.out.failed(netns, this.scanner.namespace(netns)?.problem ?? null);
-  }
-
-  /** Looks for namespaces; closes the gone ones (their listeners first), holds the new ones and reads them. */
-  private refresh(time: string, nowMs: number, toRead: Set<string>, initial = false): void {
-    this.refreshSoon = false;
-    this.lastRefreshMs = nowMs;
-    const cpu = cpuMs();
-    const r = this.scanner.refresh();
-    this.refreshCostMs = costSince(nowMs, cpu);
-    for (const { namespace, listeners } of r.closed) this.out.namespaceClosed(time, namespace, listeners);
-    for (const netns of r.opened) {
-      if (!initial) this.opening.add(netns);
-      toRead.add(netns);
-    }
-    // A process that just started there: read it (a restarted server's new listener can leave the
-    // probe's counts as they were), and probe it first for a while (it may listen soon).
-    for (const netns of r.touched) {
-      this.sweep.heat(netns, nowMs);
-      if (!initial && this.sweep.mayRead(netns, nowMs)) toRead.add(netns);
-    }
-    if (r.opened.length > 0 || r.closed.length > 0 || initial) this.sweep.setNamespaces(this.scanner.netnsList(), nowMs);
-  }
-
-  /** Reads the namespaces and tells what changed. */
-  private async read(toRead: Set<string>, likely: number[], time: string, reason: Reason): Promise<HostScanResult> {
-    const result = await this.scanner.scan(toRead, likely);
-    if (this.closed) return result;
-    const now = performance.now();
-    for (const netns of this.opening) {
-      if (!toRead.has(netns)) continue;
-      this.opening.delete(netns);
-      const info = this.scanner.namespace(netns);
-      if (info !== null) this.out.namespaceOpened(time, info);
-    }
-    const changed = this.out.diff(time, result.scanned);
-    for (const netns of changed) this.sweep.heat(netns, now);
-    for (const netns of result.failed) this.out.failed(netns, this.scanner.namespace(netns)?.problem ?? null);
-    this.emitScan(reason, result.durationMs);
-    return result;
   }
 
   private emitScan(reason: Reason, durationMs: number): void {

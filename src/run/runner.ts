@@ -14,24 +14,27 @@
  *   6. When the child exits, one last scan; listeners its descendants still hold are
  *      reported as orphans. Then what is left of the tree is stopped (spawned-tree.ts),
  *      and whatever survives even SIGKILL is named.
+ *
+ * The parts live beside it: spawning and guarding (spawn-command.ts), --ready, --ready-exec
+ * and --timeout (readiness.ts), the output and its hints (output-hints.ts).
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
-import type { Readable } from 'node:stream';
 import type { Listener, ProcessInfo } from '../listener.js';
 import type { SocketFields } from '../scan.js';
 import { procReader, type ProcReader } from '../rules/proc.js';
 import type { Rules } from '../rules/rules.js';
 import { PortWatcher, type TickEvent, type WatchOptions } from '../watch/watcher.js';
-import { fillPlaceholders } from './command-line.js';
 import type { Reporter } from './events.js';
-import { ProcessTree, RUN_TOKEN_ENV } from './process-tree.js';
-import { describeReadySpec, listenerUrl, readyListeners, urlHost, type ReadySpec } from './ready.js';
-import { guardTrees } from './signals.js';
-import { SpawnedTree } from './spawned-tree.js';
-import { HintScanner, type PortHint } from './url-hints.js';
+import { drained, HintFollowUps, teeOutput } from './output-hints.js';
+import type { ProcessTree } from './process-tree.js';
+import type { ReadySpec } from './ready.js';
+import { Readiness } from './readiness.js';
+import { exitOf, spawnCommand, spawnFailure, type RunOutcome } from './spawn-command.js';
+import type { PortHint } from './url-hints.js';
+
+export { HINT_FOLLOW_UPS_MS } from './output-hints.js';
+export type { RunOutcome } from './spawn-command.js';
 
 export interface RunOptions {
   command: string;
@@ -63,52 +66,12 @@ export interface RunOptions {
   procReader?: ProcReader;
 }
 
-export interface RunOutcome {
-  /** Exit code to exit with, or null when `signal` is set. */
-  code: number | null;
-  /** The signal that killed COMMAND, to be raised on ourselves. */
-  signal: NodeJS.Signals | null;
-}
-
-/** Follow-up rescans after a hint, while the hinted port has not shown up (ms after the previous). */
-export const HINT_FOLLOW_UPS_MS = [100, 300, 1_000, 3_000] as const;
 /** How long to let the child's last output through once it has exited (pipes an orphan keeps open). */
 const OUTPUT_DRAIN_MS = 500;
 /** Bound on the last scan after the child exited. */
 const FINAL_SCAN_MS = 5_000;
 
 const now = (): string => new Date().toISOString();
-
-function alive(child: ChildProcess | null): child is ChildProcess {
-  return child !== null && child.exitCode === null && child.signalCode === null;
-}
-
-function spawnFailure(command: string, e: NodeJS.ErrnoException): { message: string; code: number } {
-  if (e.code === 'ENOENT') return { message: `${command}: command not found`, code: 127 };
-  if (e.code === 'EACCES') return { message: `${command}: permission denied`, code: 126 };
-  return { message: `${command}: cannot start: ${e.message}`, code: 126 };
-}
-
-function exitOf(child: ChildProcess): Promise<RunOutcome> {
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
-
-/** Resolves on the end of both streams, or after `ms` (an orphan may hold them open forever). */
-function drained(streams: (Readable | null)[], ms: number): Promise<void> {
-  const open = streams.filter((s): s is Readable => s !== null && !s.readableEnded && !s.destroyed);
-  if (open.length === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    let left = open.length;
-    const timer = setTimeout(resolve, ms);
-    for (const s of open)
-      s.once('close', () => {
-        if (--left === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-  });
-}
 
 /** Asks for a scan and resolves once one has been applied (or failed, or `ms` passed). */
 function nextScan(watcher: PortWatcher, ms: number): Promise<void> {
@@ -163,24 +126,12 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
   // Spawn.
   const piped = o.hints ?? true;
   const toStderr = o.childStdout === 'stderr';
-  const stdio: StdioOptions = piped ? ['inherit', 'pipe', 'pipe'] : ['inherit', toStderr ? 2 : 'inherit', 'inherit'];
-  // detached: its own session and process group, which can be signalled as one.
-  const child = spawn(o.command, o.args, { stdio, detached: true, env: { ...process.env, [RUN_TOKEN_ENV]: token } });
-  let commandTree: SpawnedTree | null = null;
-  let readyTree = null as SpawnedTree | null; // set in a callback: keep TS from narrowing it to null
-  let release = (): void => {};
-  if (child.pid !== undefined) {
-    const placed = new ProcessTree(child.pid, reader, token);
-    tree = placed;
-    commandTree = new SpawnedTree(child.pid, { group: true, token, known: () => placed.placed() });
-    const trees = [commandTree];
-    release = guardTrees(commandTree, () => (readyTree === null ? trees : [...trees, readyTree]));
-  }
-  const started = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    child.once('spawn', () => resolve(null));
-    child.once('error', (e) => resolve(e));
-  });
-  if (started !== null || commandTree === null) {
+  let readiness: Readiness | null = null;
+  const spawned = spawnCommand({ command: o.command, args: o.args, piped, toStderr }, token, reader, () => readiness?.execTree ?? null);
+  tree = spawned.tree;
+  const { child, release } = spawned;
+  const started = await spawned.started;
+  if (started !== null || spawned.group === null) {
     release();
     await watcher.close();
     const failure = spawnFailure(o.command, started ?? new Error('no process id'));
@@ -189,62 +140,12 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
     return { code: failure.code, signal: null };
   }
   const childExit = exitOf(child);
-  const command = commandTree;
-  const stopCommand = (): void => void command.stop(grace);
+  const command = spawned.group;
+  const ready = new Readiness(o, watcher, child, () => void command.stop(grace), toStderr);
+  readiness = ready;
+  const hints = new HintFollowUps(watcher);
 
   // Reports.
-  const hinted = new Set<number>(); // ports hinted at in the output that have not appeared yet
-  let readyDone = false;
-  let timedOut = false;
-  let readyExecOutcome: RunOutcome | null = null;
-  let timeoutTimer: NodeJS.Timeout | null = null;
-
-  const startReadyExec = (first: Listener): void => {
-    if (!o.readyExec) return;
-    const words = fillPlaceholders(o.readyExec, {
-      port: String(first.port),
-      host: urlHost(first),
-      url: listenerUrl(first),
-      pid: String(first.process?.pid ?? ''),
-    });
-    const [cmd, ...args] = words as [string, ...string[]];
-    const env = {
-      ...process.env,
-      PORTWATCH_READY_PORT: String(first.port),
-      PORTWATCH_READY_HOST: urlHost(first),
-      PORTWATCH_READY_URL: listenerUrl(first),
-      PORTWATCH_READY_PID: String(first.process?.pid ?? ''),
-    };
-    // In our process group, as before: a terminal's Ctrl-C reaches it directly.
-    const rc = spawn(cmd, args, { stdio: ['ignore', toStderr ? 2 : 'inherit', 'inherit'], env });
-    if (rc.pid !== undefined) readyTree = new SpawnedTree(rc.pid, { group: false, token: null });
-    rc.once('error', (e: NodeJS.ErrnoException) => {
-      const failure = spawnFailure(cmd, e);
-      o.warn(`--ready-exec ${failure.message}`);
-      if (o.exitWithReadyExec) {
-        readyExecOutcome = { code: failure.code, signal: null };
-        stopCommand();
-      }
-    });
-    rc.once('exit', (code, signal) => {
-      o.report({ type: 'ready-exec', time: now(), command: words, code, signal });
-      if (o.exitWithReadyExec && readyExecOutcome === null) {
-        readyExecOutcome = { code, signal };
-        stopCommand();
-      }
-    });
-  };
-
-  const checkReady = (): void => {
-    if (readyDone || !o.ready || !alive(child)) return;
-    const listeners = readyListeners(o.ready, watcher.snapshot(), o.rules.filter);
-    if (listeners === null) return;
-    readyDone = true;
-    if (timeoutTimer) clearTimeout(timeoutTimer);
-    o.report({ type: 'ready', time: now(), listeners });
-    if (listeners[0]) startReadyExec(listeners[0]);
-  };
-
   watcher.on('open', (e) => {
     if (visible(e.listener)) o.report(e);
   });
@@ -255,80 +156,28 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
   watcher.on('ready', (initial) => {
     const time = now();
     for (const listener of initial) if (visible(listener)) o.report({ type: 'open', time, listener });
-    checkReady();
+    ready.check();
   });
   watcher.on('change', (c) => {
-    for (const l of c.opened) hinted.delete(l.port);
-    checkReady();
+    hints.opened(c.opened);
+    ready.check();
   });
 
   // Hints.
-  let followUp: NodeJS.Timeout | null = null;
-  const armFollowUp = (step: number): void => {
-    if (followUp) clearTimeout(followUp);
-    followUp = null;
-    const delay = HINT_FOLLOW_UPS_MS[step];
-    if (delay === undefined || hinted.size === 0) {
-      hinted.clear();
-      return;
-    }
-    followUp = setTimeout(() => {
-      followUp = null;
-      if (hinted.size === 0) return;
-      watcher.rescan();
-      armFollowUp(step + 1);
-    }, delay);
-  };
-  const onHints = (hints: PortHint[]): void => {
-    if (hints.length === 0) return;
-    const known = new Set(watcher.snapshot().map((l) => l.port));
-    const fresh = hints.filter((h) => !known.has(h.port));
-    if (fresh.length === 0) return;
-    for (const h of fresh) hinted.add(h.port);
-    watcher.rescan();
-    armFollowUp(0);
-  };
   if (piped) {
     const host = hostname();
-    const tee = (from: Readable | null, to: NodeJS.WriteStream): void => {
-      if (from === null) return;
-      const decoder = new StringDecoder('utf8');
-      const scanner = new HintScanner(host);
-      from.pipe(to, { end: false });
-      // Our reader went away (`portwatch run … | head`): stop reading, as a shell pipe would,
-      // so COMMAND gets EPIPE / SIGPIPE on its next write instead of portwatch dying.
-      to.once('error', () => {
-        from.unpipe(to);
-        from.destroy();
-      });
-      from.on('data', (chunk: Buffer) => onHints(scanner.push(decoder.write(chunk))));
-      from.on('end', () => onHints(scanner.push(decoder.end()).concat(scanner.flush())));
-    };
-    tee(child.stdout, toStderr ? process.stderr : process.stdout);
-    tee(child.stderr, process.stderr);
+    const onHints = (found: PortHint[]): void => hints.push(found);
+    teeOutput(child.stdout, toStderr ? process.stderr : process.stdout, host, onHints);
+    teeOutput(child.stderr, process.stderr, host, onHints);
   }
 
-  if (o.ready && o.timeoutMs != null) {
-    const spec = o.ready;
-    const ms = o.timeoutMs;
-    timeoutTimer = setTimeout(() => {
-      if (readyDone || !alive(child)) return;
-      timedOut = true;
-      const took = ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-      o.report({
-        type: 'timeout',
-        time: now(),
-        message: `timed out after ${took} waiting for ${o.command} to listen on ${describeReadySpec(spec)}`,
-      });
-      stopCommand();
-    }, ms);
-  }
-  checkReady(); // the tree may already listen (a failing first scan, then a good one)
+  ready.armTimeout();
+  ready.check(); // the tree may already listen (a failing first scan, then a good one)
 
   // The end.
   const exit = await childExit;
-  if (timeoutTimer) clearTimeout(timeoutTimer);
-  if (followUp) clearTimeout(followUp);
+  ready.stop();
+  hints.stop();
   // Two rescans: the first may have been under way before the exit; the second surely was not.
   await nextScan(watcher, FINAL_SCAN_MS);
   await nextScan(watcher, FINAL_SCAN_MS);
@@ -336,7 +185,7 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
   for (const listener of watcher.snapshot()) if (o.rules.filter(listener)) o.report({ type: 'orphan', time, listener });
   await watcher.close();
   // What is left of both trees; the handlers stay until then, so a second Ctrl-C can hurry it.
-  const survivors = (await Promise.all([command.stop(grace), readyTree?.stop(grace) ?? []])).flat();
+  const survivors = (await Promise.all([command.stop(grace), ready.execTree?.stop(grace) ?? []])).flat();
   for (const p of survivors) o.report({ type: 'still-running', time: now(), pid: p.pid, name: p.name });
   release();
   if (piped) {
@@ -344,12 +193,7 @@ export async function runCommand(o: RunOptions): Promise<RunOutcome> {
     child.stdout?.destroy();
     child.stderr?.destroy();
   }
-  let outcome: RunOutcome = timedOut ? { code: 1, signal: null } : (readyExecOutcome ?? exit);
-  if (o.ready && !readyDone && !timedOut) {
-    o.warn(`${o.command} exited before it listened on ${describeReadySpec(o.ready)}`);
-    // The ready command never ran: its status cannot be success.
-    if (o.exitWithReadyExec && outcome.code === 0) outcome = { code: 1, signal: null };
-  }
+  const outcome = ready.outcome(exit);
   o.report({ type: 'exit', time: now(), code: outcome.code, signal: outcome.signal });
   return outcome;
 }

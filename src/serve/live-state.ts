@@ -1,7 +1,7 @@
 /**
  * What serve knows and tells, fed by one watcher: the listener table, the event log, the
  * event streams, the events file, the HTTP probes, the metrics and the health report. The
- * HTTP side (server.ts) only reads it.
+ * HTTP side (server.ts, dispatch.ts) only reads it.
  */
 import { hostname as osHostname } from 'node:os';
 import type { PortwatchError } from '../errors.js';
