@@ -117,7 +117,8 @@ export function waitForTargets(targets: readonly WaitTarget[], options: WaitForT
       options.signal?.removeEventListener('abort', onAbort);
       for (const s of urls.values()) reset(s);
       outcome();
-      void watcher.close();
+      // After the caller has had the answer (its continuation runs before any macrotask).
+      setImmediate(() => void watcher.close());
     };
     const onAbort = (): void => finish(() => reject(new PortwatchError('EABORTED', 'waiting was aborted')));
 

@@ -209,3 +209,18 @@ export function describeTargets(targets: readonly WaitTarget[], notes: (t: WaitT
   const ports = [...groups].map(([label, ps]) => `${label}port${ps.length > 1 ? 's' : ''} ${ps.join(', ')}`);
   return [...ports, ...others].join(', ');
 }
+
+/**
+ * Which kernel events can concern `targets`: TCP ports whose listen() or close() matters (URLs
+ * are TCP), and whether UDP binds do (for `udp:` and `--any`). For narrowing the tracefs trigger.
+ */
+export function eventInterestOf(targets: readonly WaitTarget[]): { tcpPorts: number[]; udp: boolean } {
+  const tcpPorts = new Set<number>();
+  let udp = false;
+  for (const t of targets) {
+    const protocol = t.kind === 'url' ? 'tcp' : t.protocol;
+    if (protocol !== 'udp') tcpPorts.add(t.port);
+    if (protocol !== 'tcp') udp = true;
+  }
+  return { tcpPorts: [...tcpPorts], udp };
+}

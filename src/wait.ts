@@ -86,9 +86,10 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       // Answer first: closing waits for a scan in flight (on a busy host the first one walks
-      // every /proc/<pid>/fd), which must not push the answer past the deadline.
+      // every /proc/<pid>/fd), which must not push the answer past the deadline; and even its
+      // synchronous part (the trigger's teardown) waits until the caller has had the answer.
       outcome();
-      void watcher.close();
+      setImmediate(() => void watcher.close());
     };
     const onAbort = (): void => finish(() => reject(new PortwatchError('EABORTED', 'waiting was aborted')));
     const closed = options.closed === true;

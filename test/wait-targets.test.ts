@@ -5,6 +5,7 @@ import type { Listener } from '../src/listener.js';
 import {
   connectAddress,
   describeTargets,
+  eventInterestOf,
   listenerServes,
   parseWaitTarget,
   parseWaitTargets,
@@ -142,5 +143,17 @@ describe('describeTargets', () => {
       'tcp ports 80, 443, udp port 53, tcp:localhost:3000, http://localhost:3000/health (last answer 503)',
     );
     expect(describeTargets(parseWaitTargets(['80'], 'any'))).toBe('port 80');
+  });
+});
+
+describe('eventInterestOf: the kernel events that can concern the targets', () => {
+  it('TCP ports and URLs name their ports; udp: and --any ask for every bind', () => {
+    expect(eventInterestOf(parseWaitTargets(['3000,5432', 'tcp:[::1]:3000', 'https://localhost/health']))).toEqual({
+      tcpPorts: [3000, 5432, 443],
+      udp: false,
+    });
+    expect(eventInterestOf(parseWaitTargets(['udp:53']))).toEqual({ tcpPorts: [], udp: true });
+    expect(eventInterestOf(parseWaitTargets(['8080'], 'any'))).toEqual({ tcpPorts: [8080], udp: true });
+    expect(eventInterestOf(parseWaitTargets(['53'], 'udp'))).toEqual({ tcpPorts: [], udp: true });
   });
 });

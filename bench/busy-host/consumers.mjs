@@ -167,10 +167,28 @@ export const CONSUMERS = {
   run: runStderr,
 };
 
-/** `portwatch wait PORT` as a child; resolves with its exit code and the time it exited. */
+/**
+ * Every `wait` started, in order, per mode: when its answer was read from its stdout and when
+ * it exited (ns, the driver's clock), and its exit code. The report takes "listen→answer" from
+ * it: `exited` gives the bench the time to exit only.
+ */
+export const waitLog = [];
+
+/**
+ * `portwatch wait PORT` as a child, its answer read from a pipe as a script's next command
+ * would; resolves (once its stdout is closed too) with its exit code and the time it exited.
+ */
 export function startWait(mode, port, timeoutS = 30) {
-  const child = track(start(cliArgv(mode, ['wait', String(port), '--timeout', `${timeoutS}s`]), { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child = track(start(cliArgv(mode, ['wait', String(port), '--timeout', `${timeoutS}s`]), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const entry = { mode: mode.name, tAnswer: null, tExit: null, code: null };
+  waitLog.push(entry);
+  child.stdout.once('data', () => (entry.tAnswer ??= nowNs()));
+  child.stdout.resume();
   child.stderr.resume();
-  const exited = new Promise((resolve) => child.once('exit', (code) => resolve({ code, t: nowNs() })));
+  child.once('exit', (code) => {
+    entry.tExit = nowNs();
+    entry.code = code;
+  });
+  const exited = new Promise((resolve) => child.once('close', () => resolve({ code: entry.code, t: entry.tExit })));
   return { pid: child.pid, exited, stop: () => stop(child) };
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
-import { removeTracefsInstanceInBackground } from '../triggers/tracefs.js';
+import { narrowTracefsEvents, removeTracefsInstanceInBackground } from '../triggers/tracefs.js';
 import { waitForTargets } from '../wait-for-targets.js';
 import type { TickEvent } from '../watch/watch-types.js';
-import { parseWaitTargets } from '../wait-targets.js';
+import { eventInterestOf, parseWaitTargets } from '../wait-targets.js';
 import { addTargetOptions, toScanOptions, type RawTargetOptions } from './common-options.js';
 import { formatTable, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
@@ -40,6 +40,21 @@ export function parseStatuses(values: readonly string[]): number[] {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/**
+ * Writes the answer and ends the process as soon as it is out: scripts run `portwatch wait
+ * 3000 && next`, and Node's orderly teardown (closing the watcher's handles, freeing the heap)
+ * adds 3–5 ms to every wait. Nothing is lost: the tracefs instance is removed by its watchdog
+ * (removeTracefsInstanceInBackground), and stdout has taken the text when the callback runs. A
+ * write that failed (EPIPE, EIO) resolves instead and takes main's way (output-guard.ts).
+ */
+function exitOnceWritten(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    const exit = (): void => process.exit(); // the status output-guard.ts may have set, else 0
+    if (text === '') exit();
+    else process.stdout.write(text, (err) => (err ? resolve() : exit()));
+  });
+}
 
 export function registerWait(program: Command): void {
   const cmd = program
@@ -79,6 +94,8 @@ export function registerWait(program: Command): void {
       try {
         // The command exits right after: the kernel's instance teardown need not delay it.
         removeTracefsInstanceInBackground();
+        // Its one watcher cares about these ports only: other programs' port churn need not wake it.
+        narrowTracefsEvents(eventInterestOf(targets));
         const { listeners, answers } = await waitForTargets(targets, {
           ...options,
           signal: controller.signal,
@@ -89,12 +106,16 @@ export function registerWait(program: Command): void {
           ...(opts.insecure ? { insecure: true } : {}),
           ...(log.isLevelEnabled('debug') ? { onTick: (tick: TickEvent) => log.debug(tick, 'scan') } : {}),
         });
-        if (opts.closed) return;
-        if (opts.json) process.stdout.write(`${JSON.stringify(listeners, null, 2)}\n`);
-        else {
-          const answered = urls.map((t) => `${t.text} answered ${answers.find((a) => a.url === t.url.href)?.status ?? '?'}\n`).join('');
-          process.stdout.write(`${formatTable(listeners, styleFor(process.stdout, process.env, color))}\n${answered}`);
-        }
+        const answered = (): string =>
+          urls.map((t) => `${t.text} answered ${answers.find((a) => a.url === t.url.href)?.status ?? '?'}\n`).join('');
+        // --closed prints nothing
+        await exitOnceWritten(
+          opts.closed
+            ? ''
+            : opts.json
+              ? `${JSON.stringify(listeners, null, 2)}\n`
+              : `${formatTable(listeners, styleFor(process.stdout, process.env, color))}\n${answered()}`,
+        );
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

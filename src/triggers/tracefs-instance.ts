@@ -9,11 +9,11 @@
  * The kernel refuses to remove an instance whose trace_pipe is open (EBUSY), so a sweep can
  * never pull one from under a live reader.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { rmdir, writeFile } from 'node:fs/promises';
 import { geteuid } from 'node:process';
 import { processExists } from '../namespaces.js';
+import { removeInstanceNow } from './tracefs-removal.js';
 
 const DEFAULT_ROOT = '/sys/kernel/tracing';
 const PREFIX = 'portwatch-';
@@ -23,12 +23,32 @@ export const LISTEN_FILTER = 'newstate == 10 || (oldstate == 10 && newstate == 7
 /** Per-CPU ring buffer: enough for bursts between two reads; a new instance otherwise gets ~1.4 MB per CPU. */
 const BUFFER_KB = 64;
 
-/** The events enabled in an instance: [event directory, filter]. */
-export const TRACE_EVENTS: readonly (readonly [string, string])[] = [
-  ['sock/inet_sock_set_state', LISTEN_FILTER],
-  // The exit, not the entry: on entry the socket is not bound yet, and a scan would miss it.
-  ['syscalls/sys_exit_bind', 'ret == 0'],
-];
+/** An event to enable in an instance: its directory under events/, and its filter. */
+export type TraceEvent = readonly [event: string, filter: string];
+
+const STATE_EVENT = 'sock/inet_sock_set_state';
+// The exit, not the entry: on entry the socket is not bound yet, and a scan would miss it.
+const BIND_EVENT: TraceEvent = ['syscalls/sys_exit_bind', 'ret == 0'];
+
+/** The events enabled in an instance: TCP sockets entering and leaving LISTEN, successful binds. */
+export const TRACE_EVENTS: readonly TraceEvent[] = [[STATE_EVENT, LISTEN_FILTER], BIND_EVENT];
+
+/** Beyond this many ports a filter is not worth its length: every TCP listen passes. */
+const MAX_FILTER_PORTS = 64;
+
+/**
+ * The events for a process that cares about some ports only (`wait`): TCP LISTEN changes of
+ * those ports alone, filtered in the kernel, so other programs' port churn wakes nobody; bind
+ * exits only when UDP matters (they carry no port: each one passes).
+ */
+export function traceEventsFor(tcpPorts: readonly number[], udp: boolean): TraceEvent[] {
+  const ports = [...new Set(tcpPorts)].filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+  const events: TraceEvent[] = [];
+  if (ports.length > MAX_FILTER_PORTS) events.push([STATE_EVENT, LISTEN_FILTER]);
+  else if (ports.length > 0) events.push([STATE_EVENT, `(${LISTEN_FILTER}) && (${ports.map((p) => `sport == ${p}`).join(' || ')})`]);
+  if (udp) events.push(BIND_EVENT);
+  return events;
+}
 
 export function isRoot(): boolean {
   return typeof geteuid === 'function' && geteuid() === 0;
@@ -130,19 +150,23 @@ function write(path: string, value: string): void {
 }
 
 /** Creates (or takes over) our instance and enables the events; returns its directory. */
-export function createInstance(root: string): string {
+export function createInstance(root: string, events: readonly TraceEvent[] = TRACE_EVENTS): string {
   const dir = `${root}/instances/${instanceName()}`;
+  let takenOver = false;
   try {
     mkdirSync(dir);
   } catch (e) {
     // Left by an earlier process with our pid (pid reuse): dead, so ours to take over.
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create ${dir}: ${(e as Error).message}`, { cause: e });
+    takenOver = true;
   }
   try {
     write(`${dir}/buffer_size_kb`, String(BUFFER_KB));
     // Wake the reader on the first event, not when the buffer is half full.
     if (existsSync(`${dir}/buffer_percent`)) write(`${dir}/buffer_percent`, '0');
-    for (const [event, filter] of TRACE_EVENTS) {
+    // What the earlier owner enabled and we do not want stays off.
+    if (takenOver) for (const [event] of TRACE_EVENTS) if (!events.some(([e]) => e === event)) write(`${dir}/events/${event}/enable`, '0');
+    for (const [event, filter] of events) {
       write(`${dir}/events/${event}/filter`, filter);
       write(`${dir}/events/${event}/enable`, '1');
     }
@@ -151,57 +175,4 @@ export function createInstance(root: string): string {
     throw e;
   }
   return dir;
-}
-
-/** rmdir, once; false when the kernel still holds it (a read in progress). */
-export function removeInstanceNow(dir: string): boolean {
-  try {
-    rmdirSync(dir);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT';
-  }
-}
-
-/**
- * Removes the instance after its reader was closed, off the main thread: the kernel takes
- * 30–70 ms to free an instance (its per-CPU buffers, an RCU grace period), which would
- * otherwise hold up whatever the closing program does next (`wait` printing its answer).
- * Should a read still be in progress in the kernel (it cannot be cancelled), a line written
- * to trace_marker completes it; bounded.
- */
-export async function removeInstance(dir: string, attempts = 20): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
-    try {
-      await rmdir(dir);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    }
-    try {
-      await writeFile(`${dir}/trace_marker`, 'portwatch: closing\n');
-    } catch {
-      // gone or not writable: the next rmdir says which
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return removeInstanceNow(dir);
-}
-
-/** How long the background removal keeps trying (40 × 50 ms). */
-const BACKGROUND_TRIES = 40;
-
-/**
- * Leaves the removal to a short-lived detached `sh` (≤ 2 s), for a command that is about to
- * exit: the kernel takes 30–70 ms to free an instance, which `wait` would otherwise add to
- * every answer a script waits on. Its trace_pipe must be closed already (an open reader keeps
- * rmdir failing with EBUSY until the process is gone, which the loop also outlasts).
- */
-export function removeInstanceInBackground(dir: string): void {
-  const loop = `i=0; while [ $i -lt ${BACKGROUND_TRIES} ]; do rmdir "$1" 2>/dev/null && exit 0; [ -d "$1" ] || exit 0; sleep 0.05; i=$((i+1)); done; exit 1`;
-  try {
-    spawn('sh', ['-c', loop, 'sh', dir], { detached: true, stdio: 'ignore' }).unref();
-  } catch {
-    removeInstanceNow(dir); // no sh: pay for it here
-  }
 }

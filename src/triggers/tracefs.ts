@@ -10,12 +10,18 @@ import { LineSplitter, openTracePipe, parseTraceLine, pipeReaderUnavailableReaso
 import {
   createInstance,
   ensureTracefs,
+  sweepStaleInstances,
+  traceEventsFor,
+  tracefsUnavailableReason,
+  type TraceEvent,
+} from './tracefs-instance.js';
+import {
   removeInstance,
   removeInstanceInBackground,
   removeInstanceNow,
-  sweepStaleInstances,
-  tracefsUnavailableReason,
-} from './tracefs-instance.js';
+  removeInstanceWhenGone,
+  type InstanceWatchdog,
+} from './tracefs-removal.js';
 import type { Trigger, TriggerSubscriber } from './trigger.js';
 
 /** UDP closes and sendto() auto-binds make no event: the timer still looks this often. */
@@ -53,7 +59,7 @@ class SharedReader {
     if (unavailable !== null) throw new Error(unavailable);
     const root = ensureTracefs();
     sweepStaleInstances(root);
-    const dir = createInstance(root);
+    const dir = createNarrowed(root);
     const reader = new SharedReader(dir);
     try {
       reader.socket = openTracePipe(`${dir}/trace_pipe`, (chunk) => reader.onData(chunk));
@@ -63,15 +69,20 @@ class SharedReader {
     }
     reader.socket.on('error', (e) => reader.fail(e));
     reader.socket.on('end', () => reader.fail(new Error('trace_pipe ended')));
+    if (removeInBackground && !watchdogFor(dir)) watchdog = removeInstanceWhenGone(dir);
     return reader;
   }
 
-  /** Closes the pipe (its fd is released at once) and removes the instance (in the background when asked). */
+  /**
+   * Closes the pipe (its fd is released at once) and removes the instance: at once, or when
+   * asked to leave it to the background, by the watchdog when this process is gone (a
+   * detached `sh` when there is none).
+   */
   close(): Promise<boolean> {
     this.closed = true;
     this.socket.destroy();
     if (!removeInBackground) return removeInstance(this.dir);
-    removeInstanceInBackground(this.dir);
+    if (!watchdogFor(this.dir)) removeInstanceInBackground(this.dir);
     return Promise.resolve(true);
   }
 
@@ -79,7 +90,7 @@ class SharedReader {
   closeNow(): void {
     this.closed = true;
     this.socket.destroy();
-    removeInstanceNow(this.dir);
+    if (!(removeInBackground && watchdogFor(this.dir))) removeInstanceNow(this.dir);
   }
 
   private onData(chunk: string): void {
@@ -111,14 +122,57 @@ class SharedReader {
 let shared: SharedReader | null = null;
 let exitHookInstalled = false;
 let removeInBackground = false;
+/** Removes this process's instance once the process is gone (background removal only). */
+let watchdog: InstanceWatchdog | null = null;
+/** The events of this process's instance when narrowed to some ports (`wait`); null: every listen and bind. */
+let narrowedEvents: readonly TraceEvent[] | null = null;
+
+function watchdogFor(dir: string): boolean {
+  return watchdog !== null && watchdog.dir === dir && watchdog.alive();
+}
 
 /**
- * For a command that exits as soon as its last watcher closes (`wait`, `kill`): the tracefs
- * instance is then removed by a short-lived detached process instead of holding up the exit
- * for the kernel's 30–70 ms. Library users keep the default: close() resolves once it is gone.
+ * For a command that exits as soon as its last watcher closes (`wait`, `kill`); call it before
+ * the first watcher starts. The tracefs instance is then removed by another process instead of
+ * holding up the exit for the kernel's 30–70 ms: a watchdog started with the instance removes
+ * it once this process is gone (however it ends, SIGKILL included), so neither the answer nor
+ * the exit waits for a spawn. Library users keep the default: close() resolves once it is gone.
  */
 export function removeTracefsInstanceInBackground(): void {
   removeInBackground = true;
+}
+
+/** The instance with the narrowed events, or every listen and bind when a kernel refuses the port filter. */
+function createNarrowed(root: string): string {
+  if (narrowedEvents !== null) {
+    try {
+      return createInstance(root, narrowedEvents);
+    } catch {
+      // more hints than asked for (and the scans they cost), but no less
+    }
+  }
+  return createInstance(root);
+}
+
+/** The ports a process's watchers care about (for narrowTracefsEvents). */
+export interface TracefsInterest {
+  /** TCP ports whose entering and leaving LISTEN matters. */
+  tcpPorts: readonly number[];
+  /** UDP binds matter too (a bind names no port: every successful one on the host passes). */
+  udp: boolean;
+}
+
+/**
+ * For a command whose one watcher cares about some ports only (`wait`); call it before the
+ * watcher starts. The kernel then passes only those ports' TCP LISTEN changes (and bind exits
+ * only when UDP matters), so other programs opening and closing ports by the hundred (a test
+ * suite) neither wake this process nor pace its scans behind theirs: the scan its own port's
+ * listen() asks for starts at once. Every watcher of the process gets only these hints (and
+ * the 1 s safety net): not for a process that watches anything else.
+ */
+export function narrowTracefsEvents(interest: TracefsInterest): void {
+  const events = traceEventsFor(interest.tcpPorts, interest.udp);
+  narrowedEvents = events.length > 0 ? events : null;
 }
 
 /** A process that ends without closing its watchers (or calls process.exit()) still removes its instance. */

@@ -1,7 +1,7 @@
 /** --trigger on the commands, and what --log-level debug says about each scan. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, type LiveCli } from '../helpers/cli.js';
+import { debugScans, runCli, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs } from '../helpers/tracefs.js';
 
@@ -87,5 +87,24 @@ describe('--trigger', () => {
     await waitFor(() => !existsSync(instance), 'the instance to be removed', 5_000);
     const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && readCmdline(p).includes(instance));
     expect(left).toEqual([]);
+  });
+
+  it('wait --trigger tracefs scans for its own port alone: other ports opening and closing wake it for nothing', async (ctx) => {
+    requireTracefs(ctx);
+    const holder = await holdSockets([]);
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    await holder.close(0);
+    const waiter = start(['wait', '--trigger', 'tracefs', '--timeout', '20s', '--log-level', 'debug', String(port)]);
+    await waitFor(() => waiter.stderr().includes('"reason":"first"'), 'its first scan');
+    for (let i = 0; i < 10; i++) {
+      const other = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+      await holder.close(other.index);
+    }
+    await holder.open({ proto: 'udp', host: '127.0.0.1' });
+    await holder.open({ proto: 'tcp', host: '127.0.0.1', port });
+    expect((await waiter.exited).code).toBe(0);
+    const scans = debugScans(waiter.stderr()) as unknown as { reason: string; hints: { kind: string; port?: number }[] }[];
+    // One scan a kernel event asked for: the listen() on its port; none for the other 21 events.
+    expect(scans.filter((s) => s.reason === 'hint').map((s) => s.hints)).toEqual([[{ kind: 'listen', port, tid: holder.pid }]]);
   });
 });
