@@ -13,7 +13,7 @@ import type { ListenerTable } from './listener-table.js';
 import type { ServeMetrics } from './metrics.js';
 import { routeOwn, type OwnRoutes } from './own-routes.js';
 import { forwardRequest, forwardUpgrade, type ProxyAgents } from './proxy.js';
-import { resolveProxyTarget, type ProxyContext, type ProxyResolution } from './proxy-target.js';
+import { resolveProxyTarget, type ProxyContext, type ProxyResolution, type ProxyTarget } from './proxy-target.js';
 import { SECURITY_HEADERS, rejectUpgrade, sendError } from './responses.js';
 import type { ServeLogger, ServeServerOptions } from './serve-options.js';
 import { TunnelEndpoint, tunnelPort } from './tunnel.js';
@@ -95,7 +95,7 @@ export class Dispatcher {
   }
 
   private proxy(req: IncomingMessage, res: ServerResponse, port: number, path: string, prefix: string | null): void {
-    const { options, metrics, logger } = this.ctx;
+    const { options, metrics } = this.ctx;
     if (options.proxy === false) return sendError(req, res, 404, 'the proxy is turned off (--no-proxy)');
     const resolved = this.resolve(port);
     if (!resolved.ok) {
@@ -109,17 +109,25 @@ export class Dispatcher {
       });
     }
     forwardRequest(req, res, {
-      target: resolved.target,
+      ...this.upstream(req, resolved.target, port, path, prefix),
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      agents: this.ctx.agents,
+    });
+  }
+
+  /** What a proxied request and a proxied upgrade both tell the upstream code. */
+  private upstream(req: IncomingMessage, target: ProxyTarget, port: number, path: string, prefix: string | null) {
+    const { metrics, logger } = this.ctx;
+    return {
+      target,
       port,
       path,
       prefix,
       publicHost: req.headers.host ?? 'localhost',
       token: this.ctx.auth.token,
-      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      agents: this.ctx.agents,
-      onStatus: (status) => metrics.proxyRequests.inc({ status: String(status) }),
-      log: (message) => logger.warn(message),
-    });
+      onStatus: (status: number) => metrics.proxyRequests.inc({ status: String(status) }),
+      log: (message: string) => logger.warn(message),
+    };
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -128,7 +136,7 @@ export class Dispatcher {
     if (decision.kind === 'redirect') return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${splitPath(req.url)}`);
     if (decision.to.kind === 'own') return this.tunnelUpgrade(req, socket, head, decision.to.target.path);
     const { port, path, prefix } = decision.to;
-    const { options, metrics, logger } = this.ctx;
+    const { options, metrics } = this.ctx;
     if (options.proxy === false) return rejectUpgrade(socket, 404, 'the proxy is turned off (--no-proxy)');
     const resolved = this.resolve(port);
     if (!resolved.ok) {
@@ -136,14 +144,7 @@ export class Dispatcher {
       return rejectUpgrade(socket, resolved.status, resolved.reason);
     }
     forwardUpgrade(req, socket, head, {
-      target: resolved.target,
-      port,
-      path,
-      prefix,
-      publicHost: req.headers.host ?? 'localhost',
-      token: this.ctx.auth.token,
-      onStatus: (status) => metrics.proxyRequests.inc({ status: String(status) }),
-      log: (message) => logger.warn(message),
+      ...this.upstream(req, resolved.target, port, path, prefix),
       track: (s) => this.track(s),
     });
   }
