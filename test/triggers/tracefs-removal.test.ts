@@ -3,33 +3,15 @@
  * a watchdog started with the instance removes it once the process is gone, however it ends.
  * Real kernel, real processes, a real SIGKILL. Needs root (see helpers/tracefs.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.js';
 import { requireTracefs } from '../helpers/tracefs.js';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
-const children: ChildProcess[] = [];
+import { exited, killNodeChildren, node } from './node-module-child.js';
 
 afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
+  killNodeChildren();
 });
-
-/** A node process running `body` (an ES module) with the built package; its stdout as lines. */
-function node(body: string): { child: ChildProcess; lines: string[] } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', body], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines: string[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => lines.push(l));
-  return { child, lines };
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 
 /** Processes whose command line names `text` (the watchdog names the instance it removes). */
 function processesNaming(text: string): string[] {

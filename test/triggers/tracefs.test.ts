@@ -2,25 +2,20 @@
  * The tracefs trigger on the real kernel: real listeners in other processes, real
  * connections on loopback, a real SIGKILL. Needs root (see helpers/tracefs.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tracefsInstanceDir, tracefsStats, tracefsTrigger } from '../../src/triggers/tracefs.js';
 import type { Hint } from '../../src/triggers/trigger.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs } from '../helpers/tracefs.js';
+import { exited, killNodeChildren, node } from './node-module-child.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const stops: (() => Promise<void>)[] = [];
-const children: ChildProcess[] = [];
 
 afterEach(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()));
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
+  killNodeChildren();
   await stopAll();
 });
 
@@ -31,22 +26,6 @@ function subscribe(): { hints: Hint[]; failures: Error[]; stop: () => Promise<vo
   stops.push(stop);
   return { hints, failures, stop };
 }
-
-/** A node process running `body` (an ES module) with the built package; its stdout as lines. */
-function node(body: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; lines: string[] } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', body], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => lines.push(l));
-  return { child, lines };
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 
 describe('tracefs trigger', () => {
   it('hints when another process starts and stops listening on TCP', async (ctx) => {
