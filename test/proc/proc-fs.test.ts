@@ -110,9 +110,17 @@ describe('the /proc seam', () => {
 
   it('reads are bounded: a command line longer than the bound costs the bound', async () => {
     const long = 'x'.repeat(100_000);
-    const child = spawn('sleep', ['30', long], { stdio: 'ignore' });
+    // sh blocks reading its stdin (a pipe we never write) with the long argument in its
+    // command line ($1, unused), and starts no child. (`sleep 30 <long>` exits at once on the
+    // bad interval, and a zombie's cmdline is empty.)
+    const child = spawn('sh', ['-c', 'read line', 'sh', long], { stdio: ['pipe', 'ignore', 'ignore'] });
     children.push(child);
-    await waitFor(() => realProc.comm(child.pid!) === 'sleep', 'sleep to exec', 5_000);
+    // comm changes early in execve, the argument area is set up later: wait for both.
+    await waitFor(
+      () => realProc.comm(child.pid!) === 'sh' && (realProc.cmdline(child.pid!)?.length ?? 0) > 0,
+      'sh to exec and set up its arguments',
+      5_000,
+    );
     expect(realProc.cmdline(child.pid!)?.length).toBe(PROC_LIMITS.cmdline);
   });
 });
