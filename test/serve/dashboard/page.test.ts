@@ -16,6 +16,7 @@ import { DASHBOARD_JS } from '../../../src/serve/dashboard/client.js';
 import { browserAvailable, launchBrowser, type Browser, type Device } from '../../helpers/browser.js';
 import { holdSockets, stopAll, waitFor } from '../../helpers/processes.js';
 import { closeAll, startServe } from '../helpers.js';
+import { portIsFree } from '../../helpers/sockets.js';
 
 const OUTPUT = fileURLToPath(new URL('../../../test-output/', import.meta.url));
 
@@ -69,21 +70,18 @@ async function burstProcess(): Promise<{ pid: number; name: string; burst: () =>
       s.once('error', () => resolve(null));
       s.listen(port, '127.0.0.1', () => resolve(s));
     });
-    async function burst() {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        const base = 20000 + Math.floor(Math.random() * 40000);
-        const held = [];
-        for (let p = base; p < base + 100; p++) {
-          const s = await listen(p);
-          if (!s) break;
-          held.push(s);
-        }
-        if (held.length === 100) return console.log(JSON.stringify({ base }));
-        for (const s of held) s.close();
+    // The parent chose the ports: a retry here would show up as extra opens and closes.
+    async function burst(base) {
+      const held = [];
+      for (let p = base; p < base + 100; p++) {
+        const s = await listen(p);
+        if (!s) break;
+        held.push(s);
       }
-      console.log(JSON.stringify({ error: 'no 100 free consecutive ports' }));
+      if (held.length === 100) return console.log(JSON.stringify({ base }));
+      console.log(JSON.stringify({ error: 'port ' + (base + held.length) + ' was taken between the check and the listen' }));
     }
-    process.stdin.once('data', burst);
+    process.stdin.once('data', (d) => burst(Number(String(d).trim())));
     console.log(JSON.stringify({ pid: process.pid }));`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
@@ -105,12 +103,26 @@ async function burstProcess(): Promise<{ pid: number; name: string; burst: () =>
     pid,
     name,
     burst: async () => {
-      child.stdin?.write('go\n');
+      child.stdin?.write(`${await freeRange(100)}\n`);
       const reply = await next();
       if (typeof reply.base !== 'number') throw new Error(`burst process: ${JSON.stringify(reply)}`);
       return reply.base;
     },
   };
+}
+
+/**
+ * A base port with `count` free ports after it, checked from this process (which the page's
+ * filter leaves out), below the kernel's ephemeral range so that no connection takes one.
+ */
+async function freeRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * (32768 - 20000 - count));
+    let free = true;
+    for (let p = base; p < base + count && free; p++) free = await portIsFree(p, '127.0.0.1');
+    if (free) return base;
+  }
+  throw new Error(`no ${count} free consecutive ports in 50 tries`);
 }
 
 /** Collects what would show a broken page: script errors, console errors (CSP violations), requests to other origins. */
