@@ -9,11 +9,16 @@
  *   thread is always switched back before this function returns or throws.
  *
  * openSocket(netnsPath?: string): number
- * dumpOn(fd: number, request: Buffer): Buffer
+ * dumpOn(fd: number, request: Buffer, previous?: Buffer | null): Buffer
  * closeSocket(fd: number): void
  *   The same round trip on a socket kept open across scans: a watcher scanning every
  *   100 ms then pays for sendto and recvfrom only, not for socket/setsockopt/close four
  *   times a scan. Replies to another request are told apart by sequence number and dropped.
+ *   With a third argument (a Buffer or null), the reply's fields that change while a socket
+ *   stays the same are zeroed (each message's nlmsg_seq; a socket's idiag_expires,
+ *   idiag_rqueue and idiag_wqueue: queue lengths), and when the rest is byte for byte
+ *   `previous`, `previous` itself is returned: a quiet scan allocates nothing and the caller
+ *   can keep what it parsed from it.
  *
  * streamSocketIn(netnsPath: string, family: 4 | 6): number
  *   A TCP socket created inside another network namespace (for forwarding), handed to Node
@@ -38,6 +43,7 @@
 #include <unistd.h>
 
 #include <linux/netlink.h>
+#include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 
 #include <node_api.h>
@@ -254,6 +260,22 @@ static int dump_on(int fd, const void *req, size_t req_len, reply_t *r, failure_
   return rc;
 }
 
+/* Zeroes what changes in a dump while its sockets stay the same (see dumpOn above). Walks
+ * only whole messages; a malformed tail is left as it is (and then compares as it is). */
+static void zero_volatile(char *buf, size_t len) {
+  struct nlmsghdr *h = (struct nlmsghdr *)buf;
+  int left = (int)len;
+  for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    h->nlmsg_seq = 0;
+    if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+      struct inet_diag_msg *m = NLMSG_DATA(h);
+      m->idiag_expires = 0;
+      m->idiag_rqueue = 0;
+      m->idiag_wqueue = 0;
+    }
+  }
+}
+
 static int run_dump(const void *req, size_t req_len, const char *netns_path, reply_t *r, failure_t *f) {
   int fd = netns_path ? make_diag_socket_in(netns_path, f) : make_diag_socket(f);
   if (fd < 0) return -1;
@@ -366,8 +388,8 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
 }
 
 static napi_value dump_on_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2];
+  size_t argc = 3;
+  napi_value args[3];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   int fd;
   if (read_fd_arg(env, args[0], &fd) < 0) return NULL;
@@ -380,13 +402,33 @@ static napi_value dump_on_socket(napi_env env, napi_callback_info info) {
   void *req;
   size_t req_len;
   napi_get_buffer_info(env, args[1], &req, &req_len);
+  /* Third argument: absent = plain reply; null = normalized; a Buffer = normalized and compared. */
+  napi_valuetype third;
+  napi_typeof(env, args[2], &third);
+  bool normalize = third != napi_undefined;
+  void *prev = NULL;
+  size_t prev_len = 0;
+  if (normalize && third != napi_null) {
+    bool prev_is_buffer = false;
+    napi_is_buffer(env, args[2], &prev_is_buffer);
+    if (!prev_is_buffer) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "previous must be a Buffer or null");
+      return NULL;
+    }
+    napi_get_buffer_info(env, args[2], &prev, &prev_len);
+  }
   reply_t reply = {0};
   failure_t failure = {0};
   napi_value result = NULL;
   if (dump_on(fd, req, req_len, &reply, &failure) < 0) {
     throw_failure(env, &failure);
   } else {
-    napi_create_buffer_copy(env, reply.len, reply.data, NULL, &result);
+    if (normalize) zero_volatile(reply.data, reply.len);
+    if (prev != NULL && prev_len == reply.len && memcmp(prev, reply.data, reply.len) == 0) {
+      result = args[2];
+    } else {
+      napi_create_buffer_copy(env, reply.len, reply.data, NULL, &result);
+    }
   }
   free(reply.data);
   return result;

@@ -120,6 +120,11 @@ export class Scanner {
   private passes = 0;
   /** Rows → sorted listeners; a socket that stays is the same object scan after scan. */
   private readonly stable = new StableListeners();
+  /**
+   * The last scan: the source's array, what `track` made of it, and the listeners built. A
+   * source that hands back the same array (nothing changed) costs no tracking and no building.
+   */
+  private last: { raws: readonly RawSocket[]; rows: readonly RawSocket[]; unknown: number[]; listeners: Listener[] } | null = null;
 
   constructor(options: ScanOptions = {}) {
     const { netnsPid } = options;
@@ -147,21 +152,33 @@ export class Scanner {
     }
     const raws = await this.source.scan(target);
     const netns = this.netns;
-    this.passes = (this.passes + 1) >>> 0; // stamps what this scan saw (see attribute)
-    const pass = this.passes;
-    const { rows, unknown } = this.track(raws, netns, pass);
+    const ownership = (inode: number): Ownership => this.sockets.get(inode)?.ownership ?? UNKNOWN_OWNER;
+    const last = this.last;
+    const same = last !== null && last.raws === raws;
+    let tracked: { rows: readonly RawSocket[]; unknown: number[] };
+    if (same) {
+      tracked = { rows: last.rows, unknown: last.unknown.filter((inode) => ownership(inode) === UNKNOWN_OWNER) };
+    } else {
+      this.passes = (this.passes + 1) >>> 0; // stamps what this scan saw (see attribute)
+      tracked = this.track(raws, netns, this.passes);
+    }
+    const { rows, unknown } = tracked;
     const attributionStarted = process.hrtime.bigint();
     if (this.withOwners && unknown.length > 0) await this.attribute(unknown, likelyOwners, target);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
-    const ownership = (inode: number): Ownership => this.sockets.get(inode)?.ownership ?? UNKNOWN_OWNER;
-    const listeners = this.stable.from(
-      rows,
-      netns,
-      (inode) => ownership(inode).process,
-      (inode) => ownership(inode).holders,
-    );
+    const found = unknown.some((inode) => ownership(inode) !== UNKNOWN_OWNER);
+    const listeners =
+      same && !found
+        ? last.listeners
+        : this.stable.from(
+            rows,
+            netns,
+            (inode) => ownership(inode).process,
+            (inode) => ownership(inode).holders,
+          );
+    this.last = { raws, rows, unknown, listeners };
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    return { listeners, source: this.source.name, durationMs, attributionMs };
+    return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs };
   }
 
   /** How many times this scanner has walked /proc/<pid>/fd to find owners. */
@@ -180,7 +197,7 @@ export class Scanner {
    * none gone) costs one map lookup per socket: each entry is stamped with the scan that saw
    * it, so what is gone is known without building a set of the live ones.
    */
-  private track(raws: RawSocket[], netns: string | null, pass: number): { rows: RawSocket[]; unknown: number[] } {
+  private track(raws: readonly RawSocket[], netns: string | null, pass: number): { rows: readonly RawSocket[]; unknown: number[] } {
     const unknown: number[] = [];
     let seen = 0;
     let refused = false;

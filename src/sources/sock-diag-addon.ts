@@ -11,8 +11,14 @@ export interface SockDiagAddon {
   dump(request: Buffer, netnsPath?: string): Buffer;
   /** Opens a sock_diag socket (inside the namespace at netnsPath when given) to reuse across dumps. */
   openSocket(netnsPath?: string): number;
-  /** dump() on a socket from openSocket(); replies to other sequence numbers are dropped. */
-  dumpOn(fd: number, request: Buffer): Buffer;
+  /**
+   * dump() on a socket from openSocket(); replies to other sequence numbers are dropped. With
+   * `previous` (a Buffer, or null for none yet) the reply's volatile fields (nlmsg_seq, and each
+   * socket's expires and queue lengths) are zeroed, and `previous` itself is returned when the
+   * rest is the same bytes: an unchanged table costs no allocation and no parse. Addons built
+   * before this ignore it and always return a new Buffer.
+   */
+  dumpOn(fd: number, request: Buffer, previous?: Buffer | null): Buffer;
   closeSocket(fd: number): void;
   /** A TCP socket (fd) created inside the network namespace at netnsPath; absent in addons built before forward. */
   streamSocketIn?(netnsPath: string, family: 4 | 6): number;

@@ -21,7 +21,20 @@ interface Dump {
   protocol: Protocol;
   family: Family;
   request: Buffer;
+  /** The last reply (volatile fields zeroed by the addon) and what was parsed from it. */
+  last: Parsed | null;
 }
+
+interface Parsed {
+  reply: Buffer;
+  sockets: RawSocket[];
+  atMs: number;
+  /** A socket is bound to a device: its name may change while the reply does not. */
+  named: boolean;
+}
+
+/** How long sockets parsed from an unchanged reply are kept when one names a device (InterfaceNames' own age). */
+const NAMES_MAX_AGE_MS = 5_000;
 
 /** Offset of nlmsg_seq in struct nlmsghdr. */
 const SEQ_OFFSET = 8;
@@ -29,7 +42,7 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 
 function dumpOf(protocol: Protocol, family: Family): Dump {
   const states = protocol === 'tcp' ? TCP_LISTEN_STATES : UDP_UNCONNECTED_STATES;
-  return { protocol, family, request: buildInetDiagRequest({ family, protocol, states, seq: 1 }) };
+  return { protocol, family, request: buildInetDiagRequest({ family, protocol, states, seq: 1 }), last: null };
 }
 
 function describe(dump: Dump): string {
@@ -51,8 +64,12 @@ export function createSockDiagSource(): Source | null {
   let open: { fd: number; netnsPid: number | undefined } | null = null;
   let seq = 0;
   const interfaceNames = new InterfaceNames();
+  /** The last scan's sockets: handed out again, the same array, while no reply changed. */
+  let lastSockets: RawSocket[] | null = null;
 
   const closeSocket = (): void => {
+    for (const dump of dumps) dump.last = null;
+    lastSockets = null;
     if (open === null) return;
     const { fd } = open;
     open = null;
@@ -82,26 +99,36 @@ export function createSockDiagSource(): Source | null {
       validPid(pid);
       const fd = socketFor(pid);
       const interfaceName = interfaceNames.resolverFor(pid === undefined ? 'self' : String(pid));
-      const sockets: RawSocket[] = [];
+      let changed = false;
       for (const dump of dumps) {
         seq = (seq + 1) >>> 0;
         if (LITTLE_ENDIAN) dump.request.writeUInt32LE(seq, SEQ_OFFSET);
         else dump.request.writeUInt32BE(seq, SEQ_OFFSET);
+        const last = dump.last;
         let reply: Buffer;
         try {
-          reply = addon.dumpOn(fd, dump.request);
+          // The addon hands `last.reply` back when nothing but queue lengths changed.
+          reply = addon.dumpOn(fd, dump.request, last?.reply ?? null);
         } catch (e) {
           closeSocket();
           throw scanError(e, dump, pid);
         }
+        const now = performance.now();
+        if (last !== null && reply === last.reply && (!last.named || now - last.atMs < NAMES_MAX_AGE_MS)) continue;
         const parsed = parseInetDiagDump(reply, dump.protocol, interfaceName);
         if (parsed.error !== null || !parsed.done) {
           closeSocket();
           const why = parsed.error !== null ? `kernel error ${parsed.error}` : 'reply ended before NLMSG_DONE';
           throw new PortwatchError('ESCAN', `sock_diag dump of ${describe(dump)} failed: ${why}; use --source procfs`);
         }
-        for (const socket of parsed.sockets) sockets.push(socket);
+        const named = parsed.sockets.some((socket) => socket.interface !== undefined && socket.interface !== null);
+        dump.last = { reply, sockets: parsed.sockets, atMs: now, named };
+        changed = true;
       }
+      if (!changed && lastSockets !== null) return lastSockets;
+      const sockets: RawSocket[] = [];
+      for (const dump of dumps) for (const socket of (dump.last as Parsed).sockets) sockets.push(socket);
+      lastSockets = sockets;
       return sockets;
     },
     close: closeSocket,

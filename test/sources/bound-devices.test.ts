@@ -33,7 +33,7 @@ async function holder(ctx: TestContext): Promise<NetnsHolder> {
 }
 
 /** `proto address%device port`, sorted: what a source says about the held sockets. */
-function seen(sockets: RawSocket[]): string[] {
+function seen(sockets: readonly RawSocket[]): string[] {
   return sockets.map((s) => `${s.protocol} ${s.address}${s.interface ? `%${s.interface}` : ''} ${s.port}`).sort();
 }
 

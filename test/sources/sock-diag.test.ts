@@ -68,7 +68,7 @@ async function bindUdp(type: 'udp4' | 'udp6', address: string): Promise<dgram.So
   return socket;
 }
 
-function onPort(sockets: RawSocket[], protocol: 'tcp' | 'udp', port: number): RawSocket[] {
+function onPort(sockets: readonly RawSocket[], protocol: 'tcp' | 'udp', port: number): RawSocket[] {
   return sockets.filter((s) => s.protocol === protocol && s.port === port);
 }
 
@@ -304,6 +304,94 @@ sys.stdin.read()
       failure: { code: 'EPERM', syscall: 'setns', message: expect.stringMatching(/^setns \/proc\/\d+\/ns\/net: Operation not permitted$/) },
       after: true,
     });
+  });
+});
+
+describe('sockdiag replies that did not change', () => {
+  // In a namespace of its own, so that no other program's sockets change the table meanwhile.
+  const SCRIPT = String.raw`
+import socket, sys
+quiet = socket.socket()
+quiet.bind(('127.0.0.1', 0))
+quiet.listen(8)  # never accepts: each connection waits in its queue
+print(quiet.getsockname()[1], flush=True)
+held = []
+for line in sys.stdin:
+    if line.strip() == 'connect':
+        c = socket.create_connection(quiet.getsockname()); held.append(c); print('ok', flush=True)
+    elif line.strip() == 'listen':
+        l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(); held.append(l); print(l.getsockname()[1], flush=True)
+    elif line.strip() == 'close':
+        held.pop().close(); print('ok', flush=True)
+`;
+
+  async function namespace(ctx: TestContext): Promise<{ pid: number; port: number; ask: (what: string) => Promise<string> }> {
+    const probe = spawnSync('unshare', ['--net', 'true'], { encoding: 'utf8' });
+    if (probe.status !== 0)
+      skipWith(ctx, `unshare --net is not permitted here (${(probe.stderr || String(probe.error)).trim()}); needs root`);
+    const { child, line } = await spawnReady('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec python3 -c "$0"', SCRIPT]);
+    const lines: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) =>
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      ),
+    );
+    const ask = async (what: string): Promise<string> => {
+      const before = lines.length;
+      child.stdin?.write(`${what}\n`);
+      const deadline = Date.now() + DEADLINE_MS;
+      while (lines.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (lines.length === before) throw new Error(`no answer to ${what}`);
+      return lines[lines.length - 1]!;
+    };
+    return { pid: child.pid!, port: Number(line), ask };
+  }
+
+  const portBytes = (port: number): Buffer => Buffer.from([port >> 8, port & 0xff]);
+
+  it('the addon hands back the previous reply while only queue lengths change, and a new one when a socket opens', async (ctx) => {
+    requireSource(ctx);
+    const ns = await namespace(ctx);
+    const addon = loadSockDiagAddon()!;
+    const fd = addon.openSocket(`/proc/${ns.pid}/ns/net`);
+    cleanups.push(() => addon.closeSocket(fd));
+    const request = (seq: number): Buffer => buildInetDiagRequest({ family: 4, protocol: 'tcp', states: TCP_LISTEN_STATES, seq });
+    const first = addon.dumpOn(fd, request(1), null);
+    expect(first.readUInt32LE(8)).toBe(0); // the sequence number is zeroed in a compared reply
+    expect(first.includes(portBytes(ns.port))).toBe(true);
+    expect(addon.dumpOn(fd, request(2), first)).toBe(first);
+    await ns.ask('connect'); // the listener's accept queue: 0 → 1
+    expect(addon.dumpOn(fd, request(3), first)).toBe(first);
+    expect(addon.dumpOn(fd, request(4)).equals(first)).toBe(false); // uncompared: the queue length is there
+    const port = Number(await ns.ask('listen'));
+    const changed = addon.dumpOn(fd, request(5), first);
+    expect(changed).not.toBe(first);
+    expect(changed.includes(portBytes(port))).toBe(true);
+    expect(() => addon.dumpOn(fd, request(6), 'x' as unknown as Buffer)).toThrow(/previous must be a Buffer or null/);
+  });
+
+  it('the source hands back the same array while nothing changed, and a new one when a socket opens or closes', async (ctx) => {
+    const source = requireSource(ctx);
+    cleanups.push(() => source.close?.());
+    const ns = await namespace(ctx);
+    const target = { netnsPid: ns.pid };
+    const first = await source.scan(target);
+    expect(onPort(first, 'tcp', ns.port)).toHaveLength(1);
+    expect(await source.scan(target)).toBe(first);
+    await ns.ask('connect');
+    expect(await source.scan(target)).toBe(first);
+    const port = Number(await ns.ask('listen'));
+    const opened = await source.scan(target);
+    expect(opened).not.toBe(first);
+    expect(onPort(opened, 'tcp', port)).toHaveLength(1);
+    expect(await source.scan(target)).toBe(opened);
+    await ns.ask('close');
+    const closed = await source.scan(target);
+    expect(closed).not.toBe(opened);
+    expect(onPort(closed, 'tcp', port)).toHaveLength(0);
   });
 });
 

@@ -25,7 +25,7 @@ async function hold(...args: Parameters<typeof holdInNetns>): Promise<NetnsHolde
   return h;
 }
 
-const onPort = (sockets: RawSocket[], port: number) => sockets.filter((s) => s.port === port);
+const onPort = (sockets: readonly RawSocket[], port: number) => sockets.filter((s) => s.port === port);
 
 describe('ss source', () => {
   it('takes each family from the call that asked for it: `*` is the dual-stack IPv6 wildcard', async (ctx) => {
