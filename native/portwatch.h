@@ -15,6 +15,26 @@ void pw_throw_errno(napi_env env, int err, const char *syscall, const char *path
  * -1 when it is not one. */
 int pw_read_fd(napi_env env, napi_value arg, int *fd, const char *message);
 
+#include <pthread.h>
+
+/* Held for each sock_diag round trip: the Node thread and the change poller share a socket. */
+extern pthread_mutex_t pw_diag_lock;
+
+/* A growable byte buffer. */
+typedef struct {
+  char *data;
+  size_t len;
+  size_t cap;
+} pw_buf_t;
+
+/* One sock_diag request and its whole reply on `fd` into *out (reused, grown as needed), with
+ * the fields that change while a socket stays the same zeroed (see dumpOn in sockdiag.c).
+ * Returns 0, or -1 with errno set and *syscall naming what failed. */
+int pw_dump_compared(int fd, const void *req, size_t req_len, pw_buf_t *out, const char **syscall);
+
+/* Adds the change poller's functions (poll-thread.c) to the addon's exports. */
+void pw_poller_export(napi_env env, napi_value exports);
+
 /* Adds the splice relay's functions (relay.c) to the addon's exports. */
 void pw_relay_export(napi_env env, napi_value exports);
 

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -66,11 +67,7 @@ typedef struct {
   const char *path;    /* the path involved, or NULL */
 } failure_t;
 
-typedef struct {
-  char *data;
-  size_t len;
-  size_t cap;
-} reply_t;
+typedef pw_buf_t reply_t;
 
 static int fail(failure_t *f, int err, const char *syscall, const char *path) {
   f->err = err;
@@ -242,8 +239,21 @@ static int receive_dump(int fd, uint32_t seq, reply_t *r, failure_t *f) {
   return fail(f, EMSGSIZE, "recvfrom", NULL);
 }
 
+/* A socket may be shared by the Node thread and the change poller (poll-thread.c): one
+ * round trip at a time, or one would read (and drop) the other's reply. */
+pthread_mutex_t pw_diag_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* One request and its whole reply on an open socket. */
+static int dump_on_locked(int fd, const void *req, size_t req_len, reply_t *r, failure_t *f);
+
 static int dump_on(int fd, const void *req, size_t req_len, reply_t *r, failure_t *f) {
+  pthread_mutex_lock(&pw_diag_lock);
+  int rc = dump_on_locked(fd, req, req_len, r, f);
+  pthread_mutex_unlock(&pw_diag_lock);
+  return rc;
+}
+
+static int dump_on_locked(int fd, const void *req, size_t req_len, reply_t *r, failure_t *f) {
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   uint32_t seq = 0;
   if (req_len >= sizeof(struct nlmsghdr)) seq = ((const struct nlmsghdr *)req)->nlmsg_seq;
@@ -274,6 +284,18 @@ static void zero_volatile(char *buf, size_t len) {
       m->idiag_wqueue = 0;
     }
   }
+}
+
+int pw_dump_compared(int fd, const void *req, size_t req_len, pw_buf_t *out, const char **syscall) {
+  failure_t failure = {0};
+  out->len = 0;
+  if (dump_on(fd, req, req_len, out, &failure) < 0) {
+    *syscall = failure.syscall;
+    errno = failure.err;
+    return -1;
+  }
+  zero_volatile(out->data, out->len);
+  return 0;
 }
 
 static int run_dump(const void *req, size_t req_len, const char *netns_path, reply_t *r, failure_t *f) {
@@ -492,6 +514,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "streamSocketIn", stream_socket_in);
   pw_relay_export(env, exports);
   pw_fdwalk_export(env, exports);
+  pw_poller_export(env, exports);
   return exports;
 }
 

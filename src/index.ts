@@ -15,7 +15,7 @@ export { PortwatchError, isPortwatchError } from './errors.js';
 export type { PortwatchErrorCode } from './errors.js';
 export { isInContainer, detectContainer, netnsOf } from './namespaces.js';
 export type { ContainerInfo } from './namespaces.js';
-export type { Source, SourceName, RawSocket, ScanTarget } from './sources/source.js';
+export type { ChangePolicy, ChangeWatch, ChangeWatchStats, Source, SourceName, RawSocket, ScanTarget } from './sources/source.js';
 export { loadRules, createRules, findConfigFile, withLabel, IGNORE_ENV } from './rules/index.js';
 export type { Rules, LoadRulesOptions, RuleBehaviour, LabelledListener, LabelledPortEvent, RuleSet, LabelRule } from './rules/index.js';
 export type { ForwardPortEntry } from './rules/config.js';

@@ -23,6 +23,8 @@ import { HostWatcher } from '../engine/host-watcher.js';
 /** What the tools need of a watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
 export interface McpWatcher {
   readonly trigger: string;
+  /** A poller that looks by itself off the main thread says `running` here (PortWatcher). */
+  readonly triggerStats?: Readonly<Record<string, number | boolean>> | null;
   whenReady(): Promise<Listener[]>;
   snapshot(): Listener[];
   /** Look again as soon as possible (host mode: look for new namespaces too). */
@@ -87,6 +89,8 @@ function countingSource(inner: Source, started: () => void): Source {
       started();
       return inner.scan(target);
     },
+    // The source's own change watch (sock_diag's poller thread): the engine counts scans, not looks.
+    ...(inner.watchChanges ? { watchChanges: inner.watchChanges.bind(inner) } : {}),
   };
 }
 
@@ -177,9 +181,10 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
   const pace = (): void => {
     // A fixed interval already looks that often; an adaptive one may have stretched to seconds.
     if (followers.size > 0 && pacer === null && o.interval === undefined) {
-      // Kernel events make this needless: the watcher scans on each listen() or bind().
+      // Kernel events make this needless (the watcher scans on each listen() or bind()), and
+      // so does a poller thread that already looks every interval and says when to scan.
       pacer = setInterval(() => {
-        if (watcher.trigger !== 'tracefs') looks.poll();
+        if (watcher.trigger !== 'tracefs' && watcher.triggerStats?.running !== true) looks.poll();
       }, lookMs);
       pacer.unref();
     } else if (followers.size === 0 && pacer !== null) {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { ChangePolicy, ChangeWatchStats } from './source.js';
 
 export interface SockDiagAddon {
   /** Sends one netlink request on a fresh socket; returns every reply datagram up to NLMSG_DONE, concatenated. */
@@ -20,6 +21,16 @@ export interface SockDiagAddon {
    */
   dumpOn(fd: number, request: Buffer, previous?: Buffer | null): Buffer;
   closeSocket(fd: number): void;
+  /**
+   * Starts the change poller (native/poll-thread.c): a thread that sends `requests` on `fd` on
+   * `policy`'s interval and calls onEvent('change') when a reply differs from its last one, or
+   * onEvent('error', code, message) once when it stops. Shares `fd`: the poller keeps a dup
+   * (pollStop closes it) and round trips take turns, so dumpOn() on `fd` stays correct. Absent
+   * in addons built before the poller.
+   */
+  pollStart?(fd: number, requests: Buffer[], policy: ChangePolicy, onEvent: PollEventCallback): PollHandle;
+  pollStop?(handle: PollHandle): void;
+  pollStats?(handle: PollHandle): ChangeWatchStats;
   /** A TCP socket (fd) created inside the network namespace at netnsPath; absent in addons built before forward. */
   streamSocketIn?(netnsPath: string, family: 4 | 6): number;
   /**
@@ -35,6 +46,11 @@ export interface SockDiagAddon {
   /** Ends a relay now (reset: SO_LINGER 0); false when it had already ended. Its end is reported as 'cut'. */
   relayCut?(id: number, reset?: boolean): boolean;
 }
+
+/** An opaque handle from pollStart(). */
+export type PollHandle = { readonly __brand: 'PollHandle' };
+
+export type PollEventCallback = (kind: 'change' | 'error', code?: string, message?: string) => void;
 
 /** How a native relay ended: both ways cleanly, a side reset, another socket error, or relayCut(). */
 export type RelayEndHow = 'eof' | 'reset' | 'error' | 'cut';

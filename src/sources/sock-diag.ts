@@ -15,7 +15,7 @@ import type { Family, Protocol } from '../listener.js';
 import { buildInetDiagRequest, parseInetDiagDump, TCP_LISTEN_STATES, UDP_UNCONNECTED_STATES } from '../parse/sock-diag.js';
 import { InterfaceNames } from './interface-names.js';
 import { loadSockDiagAddon } from './sock-diag-addon.js';
-import type { RawSocket, ScanTarget, Source } from './source.js';
+import type { ChangePolicy, ChangeWatch, RawSocket, ScanTarget, Source } from './source.js';
 
 interface Dump {
   protocol: Protocol;
@@ -132,6 +132,39 @@ export function createSockDiagSource(): Source | null {
       return sockets;
     },
     close: closeSocket,
+    watchChanges(target: ScanTarget, policy: ChangePolicy, changed: () => void, failed: (error: Error) => void): ChangeWatch | null {
+      const { pollStart, pollStop, pollStats } = addon;
+      if (pollStart === undefined || pollStop === undefined || pollStats === undefined) return null;
+      const pid = target.netnsPid;
+      validPid(pid);
+      // The scans' own socket, shared (the addon keeps a dup and takes turns): one per source.
+      const fd = socketFor(pid);
+      let stopped = false;
+      const onEvent = (kind: 'change' | 'error', code?: string, message?: string): void => {
+        if (stopped) return;
+        if (kind === 'change') return changed();
+        stopped = true;
+        failed(new PortwatchError('ESCAN', `the sock_diag poller stopped: ${message ?? code ?? 'unknown error'}`));
+      };
+      let handle;
+      try {
+        handle = pollStart(
+          fd,
+          dumps.map((dump) => Buffer.from(dump.request)),
+          policy,
+          onEvent,
+        );
+      } catch (e) {
+        throw scanError(e, null, pid);
+      }
+      return {
+        stop: () => {
+          stopped = true;
+          pollStop(handle);
+        },
+        stats: () => pollStats(handle),
+      };
+    },
   };
 }
 

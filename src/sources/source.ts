@@ -9,6 +9,31 @@ export interface ScanTarget {
   netnsPid?: number;
 }
 
+/** How often a change watch may look: a fraction of one core for its own work, within bounds, or a fixed interval (ms). */
+export interface ChangePolicy {
+  cpuBudget: number;
+  minMs: number;
+  maxMs: number;
+  fixedMs?: number;
+}
+
+/** What a change watch has done so far. */
+export interface ChangeWatchStats {
+  running: boolean;
+  /** Looks taken, and how many of them found a change. */
+  rounds?: number;
+  changes?: number;
+  /** The interval it chose, and the CPU of its last look (µs). */
+  intervalMs?: number;
+  costUs?: number;
+}
+
+export interface ChangeWatch {
+  /** Stops it (idempotent); no callback runs afterwards. */
+  stop(): void;
+  stats(): ChangeWatchStats;
+}
+
 /** One way of reading the kernel's socket tables. Everything above it is shared. */
 export interface Source {
   readonly name: SourceName;
@@ -19,4 +44,11 @@ export interface Source {
   scan(target: ScanTarget): Promise<readonly RawSocket[]>;
   /** Releases what the source keeps open between scans (e.g. a netlink socket). */
   close?(): void;
+  /**
+   * Looks for changes itself, off the main thread, on `policy`'s interval, and calls
+   * `changed` when the table differs from its last look (the caller then scans); `failed`
+   * once if it stops for good. Null when it cannot here: the caller polls on its own timer.
+   * Throws like scan() for a target it cannot read.
+   */
+  watchChanges?(target: ScanTarget, policy: ChangePolicy, changed: () => void, failed: (error: Error) => void): ChangeWatch | null;
 }

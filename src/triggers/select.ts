@@ -22,6 +22,11 @@ export interface TriggerContext {
    * which such a source may not read at all, so `auto` polls for it.
    */
   customSource?: boolean;
+  /**
+   * The poll trigger to use: one that looks off the main thread (triggers/changes.ts), or the
+   * watcher's own timer when absent or when it cannot start here.
+   */
+  poller?: Trigger | null;
 }
 
 export function isTriggerChoice(value: unknown): value is TriggerChoice {
@@ -63,7 +68,7 @@ export function startTrigger(
 ): StartedTrigger {
   checkTriggerOption(choice);
   if (isTrigger(choice)) return { trigger: choice, stop: choice.subscribe(subscriber), fallback: null };
-  if (choice === 'poll') return { trigger: pollTrigger, stop: pollTrigger.subscribe(subscriber), fallback: null };
+  if (choice === 'poll') return startPolling(subscriber, context, null);
   if (choice === 'tracefs') return { trigger: tracefsTrigger, stop: tracefsTrigger.subscribe(subscriber), fallback: null };
   let fallback = autoFallbackReason(context);
   if (fallback === null) {
@@ -71,6 +76,19 @@ export function startTrigger(
       return { trigger: tracefsTrigger, stop: tracefsTrigger.subscribe(subscriber), fallback: null };
     } catch (e) {
       fallback = (e as Error).message;
+    }
+  }
+  return startPolling(subscriber, context, fallback);
+}
+
+/** Polling: off the main thread when the context offers a poller that starts, else on the watcher's timer. */
+function startPolling(subscriber: TriggerSubscriber, context: TriggerContext, fallback: string | null): StartedTrigger {
+  const poller = context.poller;
+  if (poller) {
+    try {
+      return { trigger: poller, stop: poller.subscribe(subscriber), fallback };
+    } catch {
+      // e.g. no netlink socket left: the timer does the same job from the main thread
     }
   }
   return { trigger: pollTrigger, stop: pollTrigger.subscribe(subscriber), fallback };

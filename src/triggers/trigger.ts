@@ -15,9 +15,10 @@ export const TRIGGER_CHOICES: readonly TriggerChoice[] = ['auto', 'tracefs', 'po
 
 /**
  * What the kernel said: a TCP socket entered LISTEN, a listener closed, a bind() succeeded
- * (the only sign of a new UDP socket), or events were lost (rescan everything).
+ * (the only sign of a new UDP socket), or events were lost (rescan everything); or, polling
+ * off the main thread, that the socket table changed.
  */
-export type HintKind = 'listen' | 'unlisten' | 'bind' | 'lost';
+export type HintKind = 'listen' | 'unlisten' | 'bind' | 'lost' | 'changed';
 
 export interface Hint {
   kind: HintKind;
@@ -42,6 +43,13 @@ export interface Trigger {
    * ceiling still wins). Null when the timer is the only trigger.
    */
   readonly safetyNetMs: number | null;
+  /**
+   * The trigger itself looks on the watcher's interval policy (polling off the main thread):
+   * the watcher's own timer then runs only at the safety-net pace, whatever the policy says.
+   */
+  readonly ownsInterval?: boolean;
+  /** What it has done so far, for debug logs (a poller's interval and cost). */
+  stats?(): Readonly<Record<string, number | boolean>>;
   /**
    * Starts delivering hints. Throws PortwatchError when the trigger cannot work here. The
    * returned function ends the subscription; it resolves once what the subscription held

@@ -71,6 +71,8 @@ export interface TickEvent {
   walks: number;
   /** The hints that asked for this scan (at most 16). */
   hints: Hint[];
+  /** When polling off the main thread: its looks, changes seen, chosen interval and last cost (µs); null otherwise. */
+  poller: Readonly<Record<string, number | boolean>> | null;
 }
 
 export type PortWatcherEvents = {

@@ -11,6 +11,7 @@ import { PortwatchError } from '../errors.js';
 import type { Listener, PortEvent } from '../listener.js';
 import { Scanner } from '../scan.js';
 import { pollTrigger } from '../triggers/poll.js';
+import { changeTrigger } from '../triggers/changes.js';
 import { startTrigger, type StartedTrigger } from '../triggers/select.js';
 import type { Hint } from '../triggers/trigger.js';
 import { diffListeners, diffSorted } from './diff.js';
@@ -55,7 +56,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   /** Throws PortwatchError: EUSAGE for a bad option, ESOURCE_UNAVAILABLE for a source or trigger that cannot work here. */
   constructor(options: WatchOptions = {}) {
     super();
-    this.schedule = new Schedule(policyFrom(options));
+    const policy = policyFrom(options);
+    this.schedule = new Schedule(policy);
     this.scanner = new Scanner(options);
     this.filter = options.filter ?? (() => true);
     this.persistent = options.persistent ?? false;
@@ -75,7 +77,10 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       this.started = startTrigger(
         options.trigger,
         { hint: (h) => this.onHint(h), failed: (e) => this.onTriggerFailed(e) },
-        { customSource: typeof options.source === 'object' },
+        {
+          customSource: typeof options.source === 'object',
+          poller: changeTrigger(this.scanner.source, options.netnsPid === undefined ? {} : { netnsPid: options.netnsPid }, policy),
+        },
       );
     } catch (e) {
       this.scanner.close();
@@ -98,6 +103,11 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   /** Why `auto` (or a trigger that failed) left the watcher polling; null otherwise. */
   get triggerFallback(): string | null {
     return this.started.fallback;
+  }
+
+  /** What the trigger has done so far (a poller's looks, interval and cost), or null when it keeps no count. */
+  get triggerStats(): Readonly<Record<string, number | boolean>> | null {
+    return this.started.trigger.stats?.() ?? null;
   }
 
   /** The listeners as of the last scan (empty before `ready`). */
@@ -147,7 +157,9 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private onTriggerFailed(error: Error): void {
     if (this.closed) return;
     const name = this.trigger;
+    const failed = this.started;
     this.started = { ...noTrigger, fallback: `${name} stopped: ${error.message}` };
+    void failed.stop().catch(() => {}); // release what it still holds (a poller's thread and socket)
     this.report(new PortwatchError('ESCAN', `trigger '${name}' stopped, polling instead: ${error.message}`, { cause: error }));
     this.request('rescan'); // whatever happened since the last event
   }
@@ -236,15 +248,33 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     }
     const pending = this.pendingReason;
     this.pendingReason = null;
-    const nextMs =
-      pending !== null ? this.delayFor(pending, performance.now()) : this.schedule.nextDelayMs(this.started.trigger.safetyNetMs ?? 0);
+    const nextMs = pending !== null ? this.delayFor(pending, performance.now()) : this.timerDelayMs();
     if (!this.closed && this.listenerCount('tick') > 0) {
       const walks = this.scanner.walks - walksBefore;
       const estimateMs = this.schedule.tickCostMs();
       const gapMs = this.pacer.gapMs();
-      this.emit('tick', { reason, trigger: this.trigger, source: this.source, ...outcome, estimateMs, nextMs, gapMs, walks, hints });
+      const poller = this.triggerStats;
+      this.emit('tick', {
+        reason,
+        trigger: this.trigger,
+        source: this.source,
+        ...outcome,
+        estimateMs,
+        nextMs,
+        gapMs,
+        walks,
+        hints,
+        poller,
+      });
     }
     this.arm(nextMs, pending ?? 'timer');
+  }
+
+  /** Until the next scan on the timer: the policy's, or the safety net's pace when the trigger polls by itself. */
+  private timerDelayMs(): number {
+    const { safetyNetMs, ownsInterval } = this.started.trigger;
+    const delayMs = this.schedule.nextDelayMs(safetyNetMs ?? 0);
+    return ownsInterval === true && safetyNetMs !== null ? Math.max(delayMs, safetyNetMs) : delayMs;
   }
 
   /** 'error' with no listener would throw; a watcher must never take its host down. */

@@ -43,7 +43,10 @@ function fdTargets(pid: number): string[] {
   });
 }
 
-/** NETLINK_SOCK_DIAG sockets (protocol 4 in /proc/net/netlink) among the process's fds, matched by inode. */
+/**
+ * Distinct NETLINK_SOCK_DIAG sockets (protocol 4 in /proc/net/netlink) the process's fds refer
+ * to, matched by inode: the change poller's dup of the scans' socket is the same socket.
+ */
 function sockDiagSockets(pid: number): number {
   const rows = readFileSync('/proc/net/netlink', 'utf8').trim().split('\n').slice(1);
   const inodes = new Set(
@@ -52,7 +55,7 @@ function sockDiagSockets(pid: number): number {
       .filter((cols) => cols[1] === '4')
       .map((cols) => cols[cols.length - 1]),
   );
-  return fdTargets(pid).filter((t) => inodes.has(/^socket:\[(\d+)\]$/.exec(t)?.[1])).length;
+  return new Set(fdTargets(pid).filter((t) => inodes.has(/^socket:\[(\d+)\]$/.exec(t)?.[1]))).size;
 }
 
 /** trace_pipe readers of tracefs instances the process holds open. */

@@ -307,6 +307,15 @@ sys.stdin.read()
   });
 });
 
+/** Waits for `check` with a deadline, looking every 5 ms. */
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('sockdiag replies that did not change', () => {
   // In a namespace of its own, so that no other program's sockets change the table meanwhile.
   const SCRIPT = String.raw`
@@ -371,6 +380,63 @@ for line in sys.stdin:
     expect(changed).not.toBe(first);
     expect(changed.includes(portBytes(port))).toBe(true);
     expect(() => addon.dumpOn(fd, request(6), 'x' as unknown as Buffer)).toThrow(/previous must be a Buffer or null/);
+  });
+
+  it('the change poller says when the table changed, never when only queues did, and stops at once', async (ctx) => {
+    const source = requireSource(ctx);
+    const ns = await namespace(ctx);
+    const tasks = (): number => readdirSync('/proc/self/task').length;
+    const threadsBefore = tasks();
+    let changes = 0;
+    const failures: Error[] = [];
+    const watch = source.watchChanges!(
+      { netnsPid: ns.pid },
+      { cpuBudget: 0.003, minMs: 10, maxMs: 1000, fixedMs: 10 },
+      () => changes++,
+      (e) => failures.push(e),
+    );
+    expect(watch).not.toBeNull();
+    cleanups.push(() => watch!.stop());
+    expect(tasks()).toBe(threadsBefore + 1);
+    const roundsAfter = async (n: number): Promise<void> => {
+      const target = Number(watch!.stats().rounds) + n;
+      await waitUntil(() => Number(watch!.stats().rounds) >= target, `${n} more looks`);
+    };
+    await roundsAfter(3);
+    await ns.ask('connect'); // only the accept queue grows
+    await roundsAfter(3);
+    expect(changes).toBe(0);
+    await ns.ask('listen');
+    await waitUntil(() => changes > 0, 'a change after a listen()');
+    expect(watch!.stats()).toMatchObject({ running: true, intervalMs: 10, changes: 1 });
+    await ns.ask('close');
+    await waitUntil(() => Number(watch!.stats().changes) === 2, 'a change after a close()');
+    watch!.stop();
+    expect(watch!.stats()).toEqual({ running: false });
+    expect(tasks()).toBe(threadsBefore);
+    watch!.stop(); // idempotent
+    expect(failures).toEqual([]);
+  });
+
+  it('the change poller prices its interval on its own CPU, within the bounds', async (ctx) => {
+    const source = requireSource(ctx);
+    const ns = await namespace(ctx);
+    const start = (cpuBudget: number): NonNullable<ReturnType<NonNullable<Source['watchChanges']>>> => {
+      const watch = source.watchChanges!(
+        { netnsPid: ns.pid },
+        { cpuBudget, minMs: 20, maxMs: 50 },
+        () => {},
+        () => {},
+      );
+      cleanups.push(() => watch!.stop());
+      return watch!;
+    };
+    const cheap = start(1); // 100 % of a core: any cost is within it, so the floor
+    const dear = start(1e-9); // nothing is within it: the ceiling
+    await waitUntil(() => Number(cheap.stats().rounds) >= 3 && Number(dear.stats().rounds) >= 3, 'three looks each');
+    expect(cheap.stats().intervalMs).toBe(20);
+    expect(dear.stats().intervalMs).toBe(50);
+    expect(Number(dear.stats().costUs)).toBeGreaterThan(0);
   });
 
   it('the source hands back the same array while nothing changed, and a new one when a socket opens or closes', async (ctx) => {
