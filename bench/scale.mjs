@@ -8,8 +8,8 @@
  *
  * Two hosts, each measured with `portwatch watch --json` as a user starts it:
  * - "many listeners": --listeners TCP listeners held by one process. Reported: the interval
- *   polling settles on (the median `nextMs` of the debug log's scan lines once settled), a
- *   quiet tick's cost, idle CPU of the whole process (all threads, schedstat) and RSS, and
+ *   polling settles on (the median `nextMs` of the debug log's scan lines once settled, or the
+ *   `poller.intervalMs` they carry when a poller thread looks), a quiet tick's (or look's) cost, idle CPU of the whole process (all threads, schedstat) and RSS, and
  *   listen() → open for --probes listeners opened one at a time.
  * - "many connections, one listener nobody owns": --connections established loopback
  *   connections and one listener whose only reference is in flight in a unix socket's queue
@@ -106,12 +106,13 @@ async function measure(host, trigger) {
   const row = {
     host,
     trigger,
+    // Polling off the main thread: the poller's own interval and the CPU of its last look.
     intervalMs: quantile(
-      quiet.map((s) => s.nextMs),
+      quiet.map((s) => (s.poller?.running ? s.poller.intervalMs : s.nextMs)),
       0.5,
     ),
     tickMs: quantile(
-      quiet.map((s) => s.scanMs),
+      quiet.map((s) => (s.poller?.running ? s.poller.costUs / 1000 : s.scanMs)),
       0.5,
     ),
     ticks: quiet.length,
