@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
 import { registerForward } from './forward-command.js';
 import { registerCompletion } from './completion-command.js';
+import { heapFlagsFor } from './heap-flags.js';
 import { registerKill } from './kill-command.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
@@ -106,10 +107,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// portwatch's heap is small (8–11 MB), the size at which V8's incremental marking runs back to
-// back while sockets churn read buffers: 30–60 full collections per GiB relayed by forward and
-// serve, about half their CPU (bench/tunnel-profile.mjs --gc). Without it V8 collects at once
-// when the old generation fills: a few ms at this size. The library leaves its host's flags alone.
-setFlagsFromString('--no-incremental-marking');
+for (const flag of heapFlagsFor(process.argv)) setFlagsFromString(flag); // why: heap-flags.ts
 guardOutput();
 process.exitCode = await main(process.argv);
