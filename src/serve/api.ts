@@ -22,6 +22,12 @@ export interface HealthReport {
   trigger: string | null;
   /** Why the watcher polls although tracefs was asked for or `auto` (e.g. not root); null otherwise. */
   triggerFallback: string | null;
+  /**
+   * Polling from a thread of the addon: its interval, looks and changes seen so far, and the CPU
+   * of its last look (µs). It looks by itself and the watcher scans on what it finds, so
+   * `lastScanAt` may be up to the maximum interval (5 s) old while all is well. Null otherwise.
+   */
+  poller: { intervalMs: number; looks: number; changes: number; lastLookUs: number } | null;
   listeners: number;
   sseClients: number;
   lastEventId: number;

@@ -15,6 +15,8 @@ export interface ServeWatcher {
   readonly source: string;
   readonly trigger: string;
   readonly triggerFallback: string | null;
+  /** A poller thread's looks, interval and last cost (PortWatcher); absent or null otherwise. */
+  readonly triggerStats?: Readonly<Record<string, number | boolean>> | null;
   close(): Promise<void>;
   on(event: 'ready', listener: (listeners: Listener[]) => void): unknown;
   on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
@@ -234,6 +236,7 @@ export class LiveState {
       source: w?.source ?? null,
       trigger: w?.trigger ?? null,
       triggerFallback: w?.triggerFallback ?? null,
+      poller: pollerHealth(w?.triggerStats ?? null),
       listeners: this.table.size,
       sseClients: this.hub.size,
       lastEventId: this.log.lastId,
@@ -243,4 +246,15 @@ export class LiveState {
       lastError: this.targetGone ?? (failing ? this.lastError : null),
     };
   }
+}
+
+/** What /healthz says of a poller thread: it looks by itself, so lastScanAt can be up to maxInterval old. */
+function pollerHealth(stats: Readonly<Record<string, number | boolean>> | null): HealthReport['poller'] {
+  if (stats?.running !== true) return null;
+  return {
+    intervalMs: Number(stats.intervalMs),
+    looks: Number(stats.rounds),
+    changes: Number(stats.changes),
+    lastLookUs: Number(stats.costUs),
+  };
 }

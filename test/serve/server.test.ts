@@ -254,6 +254,22 @@ describe('GET /api/events (Server-Sent Events)', () => {
 });
 
 describe('other endpoints and limits', () => {
+  it('/healthz with polling: the poller thread says how it goes', async () => {
+    const server = await startServe({ probe: false, filter: () => false, watchOptions: { trigger: 'poll' } });
+    const health = json((await httpGet(server.port, '/healthz')).body) as { source: string; trigger: string; poller: unknown };
+    expect(health.trigger).toBe('poll');
+    if (health.source !== 'sockdiag') {
+      if (process.env.PORTWATCH_REQUIRE_NATIVE === '1') throw new Error('the sock_diag addon did not load');
+      return;
+    }
+    expect(health.poller).toEqual({
+      intervalMs: 50,
+      looks: expect.any(Number),
+      changes: expect.any(Number),
+      lastLookUs: expect.any(Number),
+    });
+  });
+
   it('/healthz', async () => {
     const server = await startServe({ probe: false, filter: () => false });
     const r = await httpGet(server.port, '/healthz');
@@ -267,7 +283,13 @@ describe('other endpoints and limits', () => {
       source: expect.any(String),
       trigger: expect.stringMatching(/^(tracefs|poll)$/),
     });
-    const health = json(r.body) as { source: string; trigger: string; triggerFallback: string | null };
+    const health = json(r.body) as { source: string; trigger: string; triggerFallback: string | null; poller: unknown };
+    // Polling through sock_diag looks from a thread of the addon, and says how it goes.
+    expect(health.poller).toEqual(
+      health.trigger === 'poll' && health.source === 'sockdiag'
+        ? { intervalMs: 50, looks: expect.any(Number), changes: expect.any(Number), lastLookUs: expect.any(Number) }
+        : null,
+    );
     // as root with tracefs, auto uses it; otherwise the fallback says why
     expect(health.trigger === 'tracefs' ? health.triggerFallback : typeof health.triggerFallback).toBe(
       health.trigger === 'tracefs' ? null : 'string',
