@@ -94,7 +94,8 @@ function describeScan(
   const where = c.inContainer ? `in a container (${c.evidence})` : 'not in a container';
   const ns = netnsPid === undefined ? '' : ` of pid ${netnsPid}`;
   const t = describeTrigger(trigger);
-  const why = t.fallback === null ? '' : ` (not tracefs: ${t.fallback})`;
+  const thread = t.name === 'poll' && result.source === 'sockdiag' ? ', looking from a thread of the addon' : '';
+  const why = t.fallback === null ? thread : `${thread} (not tracefs: ${t.fallback})`;
   process.stderr.write(
     `portwatch: ${listeners.length} listener(s) via ${result.source} in ${result.durationMs.toFixed(2)} ms; network namespace${ns} ${netnsOf(netnsPid) ?? 'unknown'}; ${where}; watch would use trigger ${t.name}${why}\n`,
   );
