@@ -48,6 +48,7 @@
 #define MAX_REQUESTS 8
 #define WINDOW 9
 #define SEQ_OFFSET 8
+#define MAX_INTERVAL_MS 86400000u
 
 typedef struct {
   int fd;
@@ -112,10 +113,13 @@ static uint32_t next_interval(poller_t *p, double cost_ms) {
 static void notify(poller_t *p, int err, const char *syscall) {
   if (err == 0 && atomic_exchange(&p->pending, 1)) return;
   event_t *ev = malloc(sizeof *ev);
-  if (ev == NULL) return;
-  ev->err = err;
-  ev->syscall = syscall;
-  if (napi_call_threadsafe_function(p->tsfn, ev, napi_tsfn_nonblocking) != napi_ok) free(ev);
+  if (ev != NULL) {
+    ev->err = err;
+    ev->syscall = syscall;
+    if (napi_call_threadsafe_function(p->tsfn, ev, napi_tsfn_nonblocking) == napi_ok) return;
+    free(ev);
+  }
+  if (err == 0) atomic_store(&p->pending, 0); /* not queued: the next change tries again */
 }
 
 /* One round: every dump, compared with the last. Returns 1 when something changed, 0 when
@@ -249,6 +253,13 @@ static int read_policy_number(napi_env env, napi_value policy, const char *name,
   return *out > 0 ? 1 : -1;
 }
 
+/* Whole milliseconds poll() can wait: at least 1, at most a day. */
+static uint32_t clamp_ms(double ms) {
+  if (ms < 1) return 1;
+  if (ms > MAX_INTERVAL_MS) return MAX_INTERVAL_MS;
+  return (uint32_t)ms;
+}
+
 static napi_value throw_type(napi_env env, const char *message) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
   return NULL;
@@ -306,9 +317,9 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
     p->req_len[i] = len;
   }
   p->budget = budget;
-  p->min_ms = (uint32_t)min_ms;
-  p->max_ms = (uint32_t)max_ms;
-  p->fixed_ms = (uint32_t)fixed_ms;
+  p->min_ms = clamp_ms(min_ms);
+  p->max_ms = clamp_ms(max_ms);
+  p->fixed_ms = fixed_ms > 0 ? clamp_ms(fixed_ms) : 0;
   atomic_store(&p->interval_ms, p->fixed_ms > 0 ? p->fixed_ms : p->min_ms);
   /* Its own sequence numbers, far from the caller's: a late reply is never taken for another. */
   p->seq = 0x80000000u;
