@@ -81,7 +81,9 @@ async function latencies(w, driver) {
     await until(seen, 5000, 2);
     out.push(seen() === undefined ? Infinity : msBetween(tOpen, seen()));
     await driver.close(id);
-    await sleep(50 + Math.random() * 100); // never phase-lock with the scan timer
+    // Never phase-lock with the looks: a gap shorter than the interval would start each probe
+    // just after a look (the close was seen at one) and wait nearly a whole interval.
+    await sleep(50 + Math.random() * 2000);
   }
   return out;
 }
