@@ -51,7 +51,8 @@ describe('--trigger', () => {
   it('watch --log-level debug prints each scan: source, trigger, cost, the chosen interval, owner walks', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const w = start(['watch', '--trigger', 'poll', '--log-level', 'debug', '--pid', String(holder.pid)]);
-    await waitFor(() => w.stderr().includes('"reason":"timer"'), 'a scan on the timer in the debug log');
+    // With the poller thread the watcher's own timer scans every maxInterval (5 s).
+    await waitFor(() => w.stderr().includes('"reason":"timer"'), 'a scan on the timer in the debug log', 20_000);
     expect(w.stderr()).toMatch(/^portwatch: watching 1 listener\(s\) via \w+, trigger poll; Ctrl-C to stop$/m);
     const scans = w
       .stderr()
