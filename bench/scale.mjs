@@ -114,7 +114,7 @@ async function measure(host, trigger) {
       0.5,
     ),
     tickMs: quantile(
-      quiet.map((s) => (s.poller?.running ? s.poller.costUs / 1000 : s.scanMs)),
+      quiet.map((s) => (s.poller?.running ? s.poller.lastLookUs / 1000 : s.scanMs)),
       0.5,
     ),
     ticks: quiet.length,

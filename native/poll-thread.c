@@ -21,7 +21,8 @@
  *   fixedMs? }. onEvent('change') when a reply differs (calls coalesce until it has run);
  *   onEvent('error', code, message) once when a dump fails, after which the thread has ended.
  * pollStop(handle): stops and joins the thread, closes the fd. Idempotent.
- * pollStats(handle): { rounds, changes, intervalMs, costUs } (costUs: the last round's CPU).
+ * pollStats(handle): { running: true, looks, changes, intervalMs, lastLookUs } (lastLookUs: the
+ *   last look's CPU), or { running: false } once stopped.
  *
  * The thread never keeps the process alive (its callback is unref'd); an environment that
  * is torn down stops it.
@@ -418,10 +419,10 @@ static napi_value poll_stats(napi_env env, napi_callback_info info) {
   napi_get_boolean(env, p != NULL, &running);
   napi_set_named_property(env, result, "running", running);
   if (p == NULL) return result;
-  set_number(env, result, "rounds", (double)atomic_load(&p->rounds));
+  set_number(env, result, "looks", (double)atomic_load(&p->rounds));
   set_number(env, result, "changes", (double)atomic_load(&p->changes));
   set_number(env, result, "intervalMs", (double)atomic_load(&p->interval_ms));
-  set_number(env, result, "costUs", (double)atomic_load(&p->cost_ns) / 1000.0);
+  set_number(env, result, "lastLookUs", (double)atomic_load(&p->cost_ns) / 1000.0);
   return result;
 }
 

@@ -14,7 +14,7 @@
 import { PortwatchError } from '../errors.js';
 import type { Listener, PortEvent } from '../listener.js';
 import { selectSource, type ScanOptions } from '../scan.js';
-import type { Source } from '../sources/source.js';
+import type { ChangeWatchStats, Source } from '../sources/source.js';
 import { describeTrigger } from '../triggers/select.js';
 import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
 import { PortWatcher, type ChangeEvent } from '../watch/watcher.js';
@@ -24,7 +24,7 @@ import { HostWatcher } from '../engine/host-watcher.js';
 export interface McpWatcher {
   readonly trigger: string;
   /** A poller that looks by itself off the main thread says `running` here (PortWatcher). */
-  readonly triggerStats?: Readonly<Record<string, number | boolean>> | null;
+  readonly triggerStats?: ChangeWatchStats | null;
   whenReady(): Promise<Listener[]>;
   snapshot(): Listener[];
   /** Look again as soon as possible (host mode: look for new namespaces too). */

@@ -3,6 +3,7 @@
  * event streams, the events file, the HTTP probes, the metrics and the health report. The
  * HTTP side (server.ts, dispatch.ts) only reads it.
  */
+import type { ChangeWatchStats } from '../sources/source.js';
 import { hostname as osHostname } from 'node:os';
 import type { PortwatchError } from '../errors.js';
 import { listenerKey, type Listener, type PortEvent } from '../listener.js';
@@ -16,7 +17,7 @@ export interface ServeWatcher {
   readonly trigger: string;
   readonly triggerFallback: string | null;
   /** A poller thread's looks, interval and last cost (PortWatcher); absent or null otherwise. */
-  readonly triggerStats?: Readonly<Record<string, number | boolean>> | null;
+  readonly triggerStats?: ChangeWatchStats | null;
   close(): Promise<void>;
   on(event: 'ready', listener: (listeners: Listener[]) => void): unknown;
   on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
@@ -249,12 +250,8 @@ export class LiveState {
 }
 
 /** What /healthz says of a poller thread: it looks by itself, so lastScanAt can be up to maxInterval old. */
-function pollerHealth(stats: Readonly<Record<string, number | boolean>> | null): HealthReport['poller'] {
+function pollerHealth(stats: ChangeWatchStats | null): HealthReport['poller'] {
   if (stats?.running !== true) return null;
-  return {
-    intervalMs: Number(stats.intervalMs),
-    looks: Number(stats.rounds),
-    changes: Number(stats.changes),
-    lastLookUs: Number(stats.costUs),
-  };
+  const { intervalMs, looks, changes, lastLookUs } = stats;
+  return { intervalMs, looks, changes, lastLookUs };
 }

@@ -148,9 +148,10 @@ export function createSockDiagSource(): Source | null {
       };
       let handle;
       try {
+        // The addon copies the requests: later scans rewriting their sequence numbers do not touch its own.
         handle = pollStart(
           fd,
-          dumps.map((dump) => Buffer.from(dump.request)),
+          dumps.map((dump) => dump.request),
           policy,
           onEvent,
         );

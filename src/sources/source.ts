@@ -17,16 +17,9 @@ export interface ChangePolicy {
   fixedMs?: number;
 }
 
-/** What a change watch has done so far. */
-export interface ChangeWatchStats {
-  running: boolean;
-  /** Looks taken, and how many of them found a change. */
-  rounds?: number;
-  changes?: number;
-  /** The interval it chose, and the CPU of its last look (µs). */
-  intervalMs?: number;
-  costUs?: number;
-}
+/** What a change watch has done so far: looks taken, how many found a change, the interval it chose, the CPU of its last look (µs). */
+export type ChangeWatchStats =
+  { running: true; looks: number; changes: number; intervalMs: number; lastLookUs: number } | { running: false };
 
 export interface ChangeWatch {
   /** Stops it (idempotent); no callback runs afterwards. */

@@ -16,7 +16,7 @@ export function changeTrigger(source: Source, target: ScanTarget, policy: Change
     name: 'poll',
     safetyNetMs: policy.maxMs,
     ownsInterval: true,
-    stats: () => ({ ...(watch?.stats() ?? { running: false }) }),
+    stats: () => watch?.stats() ?? { running: false },
     subscribe(subscriber: TriggerSubscriber): () => Promise<void> {
       const started = watchChanges(
         target,

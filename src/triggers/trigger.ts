@@ -8,6 +8,7 @@
  * A trigger is a subscription point rather than a per-watcher object, so one engine (or
  * several watchers) can share one kernel resource: every subscriber gets every hint.
  */
+import type { ChangeWatchStats } from '../sources/source.js';
 
 export type TriggerName = 'tracefs' | 'poll';
 export type TriggerChoice = TriggerName | 'auto';
@@ -48,8 +49,8 @@ export interface Trigger {
    * the watcher's own timer then runs only at the safety-net pace, whatever the policy says.
    */
   readonly ownsInterval?: boolean;
-  /** What it has done so far, for debug logs (a poller's interval and cost). */
-  stats?(): Readonly<Record<string, number | boolean>>;
+  /** What a trigger that looks by itself has done so far (debug logs, /healthz). */
+  stats?(): ChangeWatchStats;
   /**
    * Starts delivering hints. Throws PortwatchError when the trigger cannot work here. The
    * returned function ends the subscription; it resolves once what the subscription held

@@ -1,6 +1,7 @@
 /**
  * The watcher's shapes: its options and the events it emits (types only).
  */
+import type { ChangeWatchStats } from '../sources/source.js';
 import type { Listener, PortEvent } from '../listener.js';
 import type { ScanOptions } from '../scan.js';
 import type { Hint, Trigger, TriggerChoice } from '../triggers/trigger.js';
@@ -72,7 +73,7 @@ export interface TickEvent {
   /** The hints that asked for this scan (at most 16). */
   hints: Hint[];
   /** When polling off the main thread: its looks, changes seen, chosen interval and last cost (µs); null otherwise. */
-  poller: Readonly<Record<string, number | boolean>> | null;
+  poller: ChangeWatchStats | null;
 }
 
 export type PortWatcherEvents = {

@@ -14,6 +14,7 @@ import { pollTrigger } from '../triggers/poll.js';
 import { changeTrigger } from '../triggers/changes.js';
 import { startTrigger, type StartedTrigger } from '../triggers/select.js';
 import type { Hint } from '../triggers/trigger.js';
+import type { ChangeWatchStats } from '../sources/source.js';
 import { diffListeners, diffSorted } from './diff.js';
 import { eventIterator, type EventSink } from './event-iterator.js';
 import { HintPacer } from './hint-pacing.js';
@@ -106,7 +107,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   }
 
   /** What the trigger has done so far (a poller's looks, interval and cost), or null when it keeps no count. */
-  get triggerStats(): Readonly<Record<string, number | boolean>> | null {
+  get triggerStats(): ChangeWatchStats | null {
     return this.started.trigger.stats?.() ?? null;
   }
 
