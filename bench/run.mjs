@@ -172,10 +172,9 @@ function cpuMsOf(pid) {
   return ns / 1e6;
 }
 
-async function idle(trigger) {
-  const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'watch', '--json', '--trigger', trigger], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve) => child.stderr.on('data', (d) => String(d).includes('watching') && resolve()));
+/** CPU (all threads) and RSS of a spawned process over IDLE_S seconds, once `ready` resolved. */
+async function idleCost(child, ready) {
+  await ready;
   await sleep(1000);
   const t0 = cpuMsOf(child.pid);
   await sleep(IDLE_S * 1000);
@@ -183,9 +182,19 @@ async function idle(trigger) {
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]);
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
-  console.log(
-    `\nIdle 'portwatch watch --trigger ${trigger}' over ${IDLE_S} s: CPU ${(spentMs / (IDLE_S * 10)).toFixed(2)} % of one core, RSS ${(rssKb / 1024).toFixed(1)} MB`,
-  );
+  return `CPU ${(spentMs / (IDLE_S * 10)).toFixed(2)} % of one core, RSS ${(rssKb / 1024).toFixed(1)} MB`;
+}
+
+async function idle(trigger) {
+  const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cli, 'watch', '--json', '--trigger', trigger], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ready = new Promise((resolve) => child.stderr.on('data', (d) => String(d).includes('watching') && resolve()));
+  // Beside polling, in the same window: what any Node process pays to wake every 100 ms
+  // (the floor for polling from Node's own timer, which the poller thread avoids).
+  const bare = trigger === 'poll' ? spawn(process.execPath, ['-e', 'setInterval(() => {}, 100)'], { stdio: 'ignore' }) : null;
+  const [watched, reference] = await Promise.all([idleCost(child, ready), bare ? idleCost(bare, Promise.resolve()) : null]);
+  console.log(`\nIdle 'portwatch watch --trigger ${trigger}' over ${IDLE_S} s: ${watched}`);
+  if (reference !== null) console.log(`Idle 'node -e "setInterval(() => {}, 100)"', same ${IDLE_S} s: ${reference}`);
 }
 
 console.log(`portwatch benchmark — node ${process.version}, ${new Date().toISOString()}`);
