@@ -1,9 +1,9 @@
 /**
- * PortWatcher: owns time. It scans when its trigger hints (tracefs) and on a schedule, diffs
- * by socket identity and tells: `ready` once with the initial listeners, then `open`/`close`
- * per change (closes first, so a restart on the same port reads as close then open) and one
- * `change` per scan that changed anything. A failing scan is reported as `error` and retried
- * with back-off; it never throws into the host program.
+ * PortWatcher: scans when its trigger hints (tracefs) and on a schedule (when to scan is
+ * scan-queue.ts's job), diffs by socket identity and tells: `ready` once with the initial
+ * listeners, then `open`/`close` per change (closes first, so a restart on the same port reads
+ * as close then open) and one `change` per scan that changed anything. A failing scan is
+ * reported as `error` and retried with back-off; it never throws into the host program.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -17,37 +17,27 @@ import type { Hint } from '../triggers/trigger.js';
 import type { ChangeWatchStats } from '../sources/source.js';
 import { diffListeners, diffSorted } from './diff.js';
 import { eventIterator, type EventSink } from './event-iterator.js';
-import { HintPacer } from './hint-pacing.js';
 import { policyFrom } from './options.js';
+import { ScanQueue, type ScanJob } from './scan-queue.js';
 import { Schedule, tickWorkMs } from './schedule.js';
-import type { PortWatcherEvents, TickEvent, TickReason, WatchOptions } from './watch-types.js';
+import type { PortWatcherEvents, TickEvent, WatchOptions } from './watch-types.js';
 import { cpuMs } from './cpu-time.js';
 
 export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, WatchOptions } from './watch-types.js';
 
-const MAX_HINTS = 16;
-/** Distinct tasks named by the hints since the last scan: the likely owners of what opened. */
-const MAX_LIKELY = 64;
 const noTrigger: StartedTrigger = { trigger: pollTrigger, stop: () => Promise.resolve(), fallback: null };
 
 export class PortWatcher extends EventEmitter<PortWatcherEvents> implements AsyncIterable<PortEvent> {
   private readonly scanner: Scanner;
   private readonly schedule: Schedule;
-  /** Under churn, hinted scans wait for a gap priced on their cost (see hint-pacing.ts). */
-  private readonly pacer = new HintPacer();
+  /** When to scan: the first at once, hinted ones paced, the rest on the schedule. */
+  private readonly queue: ScanQueue;
   private readonly filter: (l: Listener) => boolean;
-  private readonly persistent: boolean;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort = (): void => void this.close();
   private started: StartedTrigger = noTrigger;
   private current: Listener[] | null = null;
-  private timer: { handle: NodeJS.Timeout | NodeJS.Immediate; immediate: boolean; dueMs: number } | null = null;
-  private inFlight: Promise<void> | null = null;
   private closed = false;
-  /** A scan was asked for while one was running: the next one starts as soon as it ends. */
-  private pendingReason: TickReason | null = null;
-  private readonly hints: Hint[] = [];
-  private readonly likely = new Set<number>();
   private closing: Promise<void> | null = null;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
@@ -61,7 +51,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.schedule = new Schedule(policy);
     this.scanner = new Scanner(options);
     this.filter = options.filter ?? (() => true);
-    this.persistent = options.persistent ?? false;
+    this.queue = new ScanQueue((job) => this.tick(job), options.persistent ?? false);
     this.signal = options.signal;
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -88,7 +78,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       throw e;
     }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.arm(0, 'first');
+    this.queue.start();
   }
 
   /** Name of the source in use ('sockdiag', 'procfs', 'ss'). */
@@ -127,7 +117,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
    * is running, the next one starts as soon as it ends). A no-op after close().
    */
   rescan(): void {
-    this.request('rescan');
+    if (!this.closed) this.queue.request('rescan');
   }
 
   /** Stops watching. Idempotent; no event is delivered after it resolves. */
@@ -135,11 +125,11 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     if (this.closing) return this.closing;
     this.closed = true;
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.disarm();
+    const scanning = this.queue.stop();
     this.rejectReady(new PortwatchError('EABORTED', 'the watcher was closed before its first scan'));
     for (const it of this.iterators) it.push(null);
     const stopped = this.started.stop();
-    this.closing = Promise.all([this.inFlight, stopped]).then(() => this.scanner.close());
+    this.closing = Promise.all([scanning, stopped]).then(() => this.scanner.close());
     return this.closing;
   }
 
@@ -149,10 +139,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   }
 
   private onHint(hint: Hint): void {
-    if (this.closed) return;
-    if (this.hints.length < MAX_HINTS) this.hints.push(hint);
-    if (hint.tid !== undefined && this.likely.size < MAX_LIKELY) this.likely.add(hint.tid);
-    this.request('hint');
+    if (!this.closed) this.queue.hint(hint);
   }
 
   private onTriggerFailed(error: Error): void {
@@ -162,60 +149,14 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.started = { ...noTrigger, fallback: `${name} stopped: ${error.message}` };
     void failed.stop().catch(() => {}); // release what it still holds (a poller's thread and socket)
     this.report(new PortwatchError('ESCAN', `trigger '${name}' stopped, polling instead: ${error.message}`, { cause: error }));
-    this.request('rescan'); // whatever happened since the last event
+    this.queue.request('rescan'); // whatever happened since the last event
   }
 
-  /**
-   * At most one scan in flight and one pending, however many ask. A hint's scan starts at
-   * once after a quiet moment and otherwise when the pacing gap ends; rescan() does not wait.
-   */
-  private request(reason: TickReason): void {
-    if (this.closed) return;
-    if (this.timer === null) {
-      // A 'rescan' outranks a 'hint': it must not wait for the gap.
-      if (this.pendingReason === null || reason === 'rescan') this.pendingReason = reason;
-      return;
-    }
-    const now = performance.now();
-    const delayMs = this.delayFor(reason, now);
-    if (this.timer.dueMs <= now + delayMs + 1) return; // already due as soon (within the timers' 1 ms)
-    this.disarm();
-    this.arm(delayMs, reason);
-  }
-
-  private delayFor(reason: TickReason, nowMs: number): number {
-    return reason === 'hint' ? this.pacer.delayMs(nowMs) : 0;
-  }
-
-  private arm(delayMs: number, reason: TickReason): void {
-    if (this.closed) return;
-    const run = (): void => {
-      this.timer = null;
-      this.inFlight = this.tick(reason).finally(() => (this.inFlight = null));
-    };
-    // setImmediate, not setTimeout(0): a hint's scan should not wait for the 1 ms timer floor.
-    const immediate = delayMs <= 0;
-    const handle = immediate ? setImmediate(run) : setTimeout(run, delayMs);
-    if (!this.persistent) handle.unref();
-    this.timer = { handle, immediate, dueMs: performance.now() + Math.max(0, delayMs) };
-  }
-
-  private disarm(): void {
-    if (this.timer === null) return;
-    if (this.timer.immediate) clearImmediate(this.timer.handle as NodeJS.Immediate);
-    else clearTimeout(this.timer.handle as NodeJS.Timeout);
-    this.timer = null;
-  }
-
-  private async tick(reason: TickReason): Promise<void> {
-    const hints = this.hints.splice(0);
-    // The tasks kernel events named (all of them, not only the hints kept for the tick event).
-    const likely = [...this.likely];
-    this.likely.clear();
+  private async tick({ reason, hints, likely }: ScanJob): Promise<void> {
     const cpuStartMs = cpuMs();
     const wallStartMs = performance.now();
     const walksBefore = this.scanner.walks;
-    this.pacer.started(wallStartMs);
+    this.queue.pacer.started(wallStartMs);
     let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs'>;
     try {
       const result = await this.scanner.scan(likely);
@@ -237,7 +178,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
         // that found changes (its events) — under churn polling must not slow down and miss.
         periodic: !first && !changed && reason !== 'hint' && this.scanner.walks === walksBefore,
       };
-      if (!first) this.pacer.record(tickWorkMs(readings));
+      if (!first) this.queue.pacer.record(tickWorkMs(readings));
       const costMs = this.schedule.record(readings);
       outcome = { error: null, listeners: listeners.length, scanMs: result.durationMs, costMs };
     } catch (e) {
@@ -247,13 +188,12 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       this.report(error);
       outcome = { error: error.message, listeners: null, scanMs: null, costMs: null };
     }
-    const pending = this.pendingReason;
-    this.pendingReason = null;
-    const nextMs = pending !== null ? this.delayFor(pending, performance.now()) : this.timerDelayMs();
+    const next = this.queue.next(this.timerDelayMs());
+    const nextMs = next.delayMs;
     if (!this.closed && this.listenerCount('tick') > 0) {
       const walks = this.scanner.walks - walksBefore;
       const estimateMs = this.schedule.tickCostMs();
-      const gapMs = this.pacer.gapMs();
+      const gapMs = this.queue.pacer.gapMs();
       const poller = this.triggerStats;
       this.emit('tick', {
         reason,
@@ -268,7 +208,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
         poller,
       });
     }
-    this.arm(nextMs, pending ?? 'timer');
+    this.queue.arm(next);
   }
 
   /** Until the next scan on the timer: the policy's, or the safety net's pace when the trigger polls by itself. */
