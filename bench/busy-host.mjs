@@ -17,7 +17,7 @@
  * 300 ms. Churn (`watch --json`): --churn-rate listeners/s, each living --churn-life-ms,
  * for --churn-s: exactly-once, CPU, RSS. Prints Markdown tables with the targets of issue 8.
  */
-import { clearInterval, setInterval } from 'node:timers';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 import { CONSUMERS, startWait } from './busy-host/consumers.mjs';
 import { printTables } from './busy-host/report.mjs';
@@ -45,6 +45,7 @@ const WAIT_RUNS = Number(values['wait-runs']);
 const WAIT_HEAD_MS = Number(values['wait-head-ms']);
 const CHURN = { seconds: Number(values['churn-s']), rate: Number(values['churn-rate']), lifeMs: Number(values['churn-life-ms']) };
 const MISS_MS = 5000; // an event later than this counts as missed
+const RSS_SETTLED_S = 10; // churn: RSS is judged flat from here to the end, and from the start
 
 const ALL_MODES = {
   tracefs: { name: 'tracefs (root)', trigger: 'tracefs', unprivileged: false, target: { p50: 5, p95: 20, idle: 0.3 } },
@@ -192,6 +193,10 @@ async function churn(mode) {
     const t0 = nowNs();
     let rssMax = rssStart;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMbOf(c.pid))), 500);
+    // Once the working set is there (CHURN.rate × life listeners alive, the heap at its pace):
+    // from then on RSS should not grow however long the churn goes on.
+    let rssSettled = null;
+    const settle = setTimeout(() => (rssSettled = rssMbOf(c.pid)), RSS_SETTLED_S * 1000);
     const batch = await c.driver.batch(CHURN.rate * CHURN.seconds, 1000 / CHURN.rate, CHURN.lifeMs);
     const keys = new Map(batch.map((l) => [`${l.port}:${l.inode}`, { open: 0, close: 0 }]));
     const count = () => {
@@ -206,6 +211,7 @@ async function churn(mode) {
     await sleep(1000);
     count();
     clearInterval(sampler);
+    clearTimeout(settle);
     const wallMs = msBetween(t0, nowNs());
     const cpuPct = ((cpuMsOf(c.pid) - cpu0) / wallMs) * 100;
     const rssEnd = rssMbOf(c.pid);
@@ -219,6 +225,7 @@ async function churn(mode) {
       unclosed: v.filter((x) => x.open > 0 && x.close === 0).length,
       cpuPct,
       rssStart,
+      rssSettled,
       rssEnd,
       rssMax,
     };

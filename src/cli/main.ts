@@ -4,12 +4,11 @@
  * 2 usage error (bad flag or value, source not available here), 130 interrupted wait.
  */
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
 import { registerForward } from './forward-command.js';
 import { registerCompletion } from './completion-command.js';
-import { heapFlagsFor } from './heap-flags.js';
+import { heapModeFor, setHeapMode } from './heap-flags.js';
 import { registerKill } from './kill-command.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
@@ -107,6 +106,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-for (const flag of heapFlagsFor(process.argv)) setFlagsFromString(flag); // why: heap-flags.ts
+setHeapMode(heapModeFor(process.argv)); // why: heap-flags.ts
 guardOutput();
 process.exitCode = await main(process.argv);

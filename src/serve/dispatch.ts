@@ -35,9 +35,11 @@ export interface DispatchContext {
 
 export class Dispatcher {
   private readonly upgraded = new Set<Duplex>();
-  private readonly tunnel = new TunnelEndpoint();
+  private readonly tunnel: TunnelEndpoint;
 
-  constructor(private readonly ctx: DispatchContext) {}
+  constructor(private readonly ctx: DispatchContext) {
+    this.tunnel = new TunnelEndpoint((open) => ctx.options.onTunnels?.(open));
+  }
 
   /** An HTTP request; whatever fails answers 500 (or cuts a response already under way). */
   onRequest(req: IncomingMessage, res: ServerResponse): void {

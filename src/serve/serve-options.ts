@@ -69,6 +69,11 @@ export interface ServeServerOptions {
   /** How long close() lets requests in flight finish before cutting them (default 1 s). */
   shutdownGraceMs?: number;
   logger?: ServeLogger;
+  /**
+   * Called when the number of open tunnels (`portwatch forward URL` connections) changes:
+   * with the count after the change. The CLI keeps V8's heap roomy while bytes flow.
+   */
+  onTunnels?: (open: number) => void;
 }
 
 export interface ServeAddress {

@@ -69,6 +69,10 @@ interface Reader {
 
 export class TunnelEndpoint {
   private readonly wss = new WebSocketServer({ noServer: true, ...WS_OPTIONS });
+  private open = 0;
+
+  /** onOpenChange: the number of tunnels joined and not yet ended, each time it changes. */
+  constructor(private readonly onOpenChange: (open: number) => void = () => {}) {}
 
   handle(req: IncomingMessage, socket: Duplex, head: Buffer, port: number, ctx: TunnelContext): void {
     if (req.headers.origin !== undefined)
@@ -103,7 +107,9 @@ export class TunnelEndpoint {
       if (socket.destroyed) return void upstream.destroy();
       ctx.track(upstream);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.onOpenChange(++this.open);
         void join(ws, upstream, reader).then((e) => {
+          this.onOpenChange(--this.open);
           if (e !== null && !/ECONNRESET|EPIPE|closed/.test(e.message)) ctx.log(`tunnel to port ${port} ended: ${e.message}`);
         });
       });

@@ -24,19 +24,32 @@ const SERVE_PORT = 4040;
 describe.skipIf(why !== null)('forward URL (through serve)', () => {
   let ns: VethNamespace;
   let serve: ChildProcess | null = null;
+  /** serve's stderr (it runs with --log-level debug). */
+  let serveErr = '';
   const sessions: ServeForward[] = [];
 
   const startServe = async (): Promise<void> => {
     serve = spawn(
       ns.exec[0]!,
-      [...ns.exec.slice(1), process.execPath, CLI, 'serve', '--listen', `${ns.innerAddress}:${SERVE_PORT}`, '--token', TOKEN],
+      [
+        ...ns.exec.slice(1),
+        process.execPath,
+        CLI,
+        'serve',
+        '--listen',
+        `${ns.innerAddress}:${SERVE_PORT}`,
+        '--token',
+        TOKEN,
+        '--log-level',
+        'debug',
+      ],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
-    let err = '';
-    serve.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    await waitFor(() => /serving|http:\/\//.test(err), `serve to start (stderr: ${err})`, 15_000);
+    serveErr = '';
+    serve.stderr?.on('data', (d: Buffer) => (serveErr += d.toString()));
+    await waitFor(() => /serving|http:\/\//.test(serveErr), `serve to start (stderr: ${serveErr.slice(-2000)})`, 15_000);
   };
   const stopServe = async (): Promise<void> => {
     const s = serve;
@@ -97,6 +110,8 @@ describe.skipIf(why !== null)('forward URL (through serve)', () => {
     const payload = randomBytes(1024 * 1024);
     const back = await connectAndCollect({ host: '127.0.0.1', port: echoPort }, payload);
     expect(back.equals(payload)).toBe(true);
+    // serve's heap was roomy while the tunnel moved bytes, and compact again once it closed (heap-flags.ts).
+    await waitFor(() => /heap: moving bytes[\s\S]*heap: watching/.test(serveErr), 'serve to switch its heap mode and back');
     expect(await httpGet(`http://[::1]:${httpPort}/`)).toBe(`hello from ${httpPort}`);
     // serve's own port is never forwarded: it is portwatch's own listener there.
     expect(r.forwards.some((e) => e.remote.port === SERVE_PORT)).toBe(false);

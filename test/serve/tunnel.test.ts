@@ -20,6 +20,8 @@ interface Fixture {
   /** The connections serve made to the target, as they were tracked. */
   upstreams: net.Socket[];
   logs: string[];
+  /** What the endpoint said each time the number of open tunnels changed. */
+  counts: number[];
 }
 
 const cleanups: (() => void)[] = [];
@@ -35,7 +37,8 @@ async function listen(server: net.Server): Promise<number> {
 
 /** serve's HTTP side as far as the tunnel goes: every upgrade to /api/tunnel/<PORT> reaches the endpoint. */
 async function serveTunnel(): Promise<Fixture> {
-  const endpoint = new TunnelEndpoint();
+  const counts: number[] = [];
+  const endpoint = new TunnelEndpoint((open) => counts.push(open));
   const upstreams: net.Socket[] = [];
   const logs: string[] = [];
   const sockets = new Set<Duplex>();
@@ -55,7 +58,7 @@ async function serveTunnel(): Promise<Fixture> {
     endpoint.close();
     for (const s of sockets) s.destroy();
   });
-  return { base: new URL(`http://127.0.0.1:${port}`), endpoint, upstreams, logs };
+  return { base: new URL(`http://127.0.0.1:${port}`), endpoint, upstreams, logs, counts };
 }
 
 /** A target that hands each accepted connection to `onSocket`. */
@@ -137,6 +140,23 @@ describe('the serve tunnel', () => {
     expect((await back).equals(Buffer.from(payload).reverse())).toBe(true);
     expect(await done).toBeNull();
     await waitFor(() => f.upstreams[0]?.destroyed, 'serve to close its connection to the target');
+  });
+
+  it('says how many tunnels are open as each one joins and ends (serve keeps a roomy heap meanwhile)', async () => {
+    const f = await serveTunnel();
+    const port = await target((s) => s.pipe(s));
+    const a = await open(f, port);
+    const b = await open(f, port);
+    await waitFor(() => f.counts.length === 2, 'both tunnels counted');
+    expect(f.counts).toEqual([1, 2]);
+    const aClosed = closed(a);
+    a.resume(); // read to its end, so that it closes
+    a.end();
+    await aClosed;
+    await waitFor(() => f.counts.length === 3, 'the first tunnel to end');
+    b.destroy(); // cut, not ended: counted down all the same
+    await waitFor(() => f.counts.length === 4, 'the second tunnel to end');
+    expect(f.counts).toEqual([1, 2, 1, 0]);
   });
 
   it('keeps the other direction open after one side ends', async () => {
