@@ -4,22 +4,25 @@ import { setFlagsFromString } from 'node:v8';
  * V8 flags the portwatch command sets for itself (the library leaves its host's flags alone).
  * V8 reads them as it goes, so setting them at run time takes effect.
  *
- * Watching (every command, serve while no tunnel is open): a young generation that does not
- * grow, and an old generation whose collection starts 10 % above what the last full
- * collection kept. Under churn a watcher's listeners live about a second, outlive two
- * young-generation collections and die in the old generation; by default V8 grows the young
- * generation to 2 × 16 MB and lets the old one fill first. Incremental marking stays on: it
- * is what starts a full collection at that 10 %; without it the old generation fills with
- * dead listeners to V8's hard limit (old space peaked at 258 MB instead of 20 MB in the
- * test's churn). Churn of 500 listeners/s for 2 min, tracefs: `watch --json` 64 → 77 MB in
- * the first 10 s, then 77–79 MB (64 → 74–91 MB and rising with marking off; 67 → 103 MB with
- * V8's defaults); `serve` 73 → 90 → 92 MB at 46 % of a core (72 → 194 MB at 58 % before).
+ * Watching (every command starts so; serve and forward go back to it when no bytes flow): a
+ * young generation that does not grow, and an old generation whose collection starts 10 %
+ * above what the last full collection kept. Under churn a watcher's listeners live about a
+ * second, outlive two young-generation collections and die in the old generation; by default
+ * V8 grows the young generation to 2 × 16 MB and lets the old one fill first. Incremental
+ * marking stays on: it is what starts a full collection at that 10 %; without it the old
+ * generation fills with dead listeners to V8's hard limit (old space peaked at 258 MB instead
+ * of 20 MB in the test's churn). Churn of 500 listeners/s for 2 min, tracefs: `watch --json`
+ * 64 → 77 MB in the first 10 s, then 77–79 MB (64 → 74–91 MB and rising with marking off;
+ * 67 → 103 MB with V8's defaults); `serve` 73 → 91 → 92–93 MB at 49 % of a core (72 → 194 MB
+ * at 58 % before).
  *
- * Moving bytes (forward; serve while a `forward URL` tunnel is open): V8's young generation
- * and heap growth, and no incremental marking. portwatch's heap is small (8–15 MB), the size
- * at which incremental marking runs back to back while sockets churn read buffers: with it,
- * the tunnel costs serve and forward 2.9–4.2 CPU s per GiB instead of 1.9–2.0, and carries
- * 400–580 MiB/s instead of 800–850 (bench/forward.mjs --paths serve; bench/tunnel-profile.mjs --gc).
+ * Moving bytes (serve while a `forward URL` tunnel is open; forward while a connection is
+ * copied in JavaScript, through a tunnel or where the addon cannot splice): V8's young
+ * generation and heap growth, and no incremental marking. portwatch's heap is small (8–15 MB),
+ * the size at which incremental marking runs back to back while sockets churn read buffers:
+ * with it, the tunnel costs serve and forward 2.9–4.2 CPU s per GiB instead of 1.9–2.0, and
+ * carries 400–580 MiB/s instead of 800–850 (bench/forward.mjs --paths serve;
+ * bench/tunnel-profile.mjs --gc).
  */
 export type HeapMode = 'watching' | 'moving-bytes';
 
@@ -32,11 +35,6 @@ const FLAGS: Record<HeapMode, readonly string[]> = {
 /** The flags of a mode, to switch to it at run time. */
 export function heapFlagsOf(mode: HeapMode): string[] {
   return [...FLAGS[mode]];
-}
-
-/** The mode a command starts in (process.argv: the command is argv[2]; none means watch). */
-export function heapModeFor(argv: readonly string[]): HeapMode {
-  return argv[2] === 'forward' ? 'moving-bytes' : 'watching';
 }
 
 let current: HeapMode | null = null;

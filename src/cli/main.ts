@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { isPortwatchError } from '../errors.js';
 import { registerForward } from './forward-command.js';
 import { registerCompletion } from './completion-command.js';
-import { heapModeFor, setHeapMode } from './heap-flags.js';
+import { setHeapMode } from './heap-flags.js';
 import { registerKill } from './kill-command.js';
 import { registerList } from './list-command.js';
 import { registerMcp } from './mcp-command.js';
@@ -106,6 +106,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-setHeapMode(heapModeFor(process.argv)); // why: heap-flags.ts
+setHeapMode('watching'); // why: heap-flags.ts
 guardOutput();
 process.exitCode = await main(process.argv);

@@ -21,10 +21,14 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
   private readonly byPort = new Map<number, Set<Relay>>();
   private readonly pending = new Map<net.Socket, AbortController>();
   private readonly draining = new Map<Set<Relay>, NodeJS.Timeout>();
+  /** Connections whose bytes go through JavaScript (not spliced by the addon). */
+  private copied = 0;
 
+  /** onCopied: the number of connections copied in JavaScript, each time it changes. */
   constructor(
     private readonly connector: Connector,
     private readonly graceMs: number,
+    private readonly onCopied: (count: number) => void = () => {},
   ) {
     super();
   }
@@ -53,8 +57,12 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
         let set = this.byPort.get(port);
         if (set === undefined) this.byPort.set(port, (set = new Set()));
         set.add(r);
-        if (spliced === null) client.resume(); // accepted paused: bytes waited in the kernel until now
+        if (spliced === null) {
+          client.resume(); // accepted paused: bytes waited in the kernel until now
+          this.onCopied(++this.copied);
+        }
         void r.done.then(() => {
+          if (spliced === null) this.onCopied(--this.copied);
           set.delete(r);
           if (set.size === 0 && this.byPort.get(port) === set) this.byPort.delete(port);
         });

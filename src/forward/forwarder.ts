@@ -27,6 +27,12 @@ export interface ForwarderOptions extends ForwardPolicyOptions {
   waitForListenMs?: number;
   /** How long connections in flight may go on after their port closed in the target (ms). */
   graceMs?: number;
+  /**
+   * Called when the number of connections whose bytes are copied in JavaScript (the tunnel,
+   * or the JS relay where the addon cannot splice) changes, with the count after the change.
+   * The CLI keeps V8's heap roomy while bytes flow through it.
+   */
+  onCopying?: (count: number) => void;
 }
 
 export interface ForwarderEvents {
@@ -55,7 +61,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
 
   constructor(private readonly options: ForwarderOptions) {
     super();
-    this.connections = new ConnectionSet(options.connector, options.graceMs ?? 30_000);
+    this.connections = new ConnectionSet(options.connector, options.graceMs ?? 30_000, options.onCopying);
     this.connections.on('failed', (port, message) => this.fail(port, message));
     for (const port of options.pinned ?? []) this.entry(port).pinned = true;
   }
