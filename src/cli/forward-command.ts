@@ -22,7 +22,7 @@ import { TargetWatcher } from '../forward/target-watcher.js';
 import type { Rules } from '../rules/index.js';
 import { addFilterOptions, addRulesOptions, toFilter, toRules, type RawFilterOptions, type RawRulesOptions } from './common-options.js';
 import { checkTargetChoice, startTarget, type ForwardTarget, type RawTargetChoice } from './forward-targets.js';
-import { setHeapMode } from './heap-flags.js';
+import { bytesMoving } from './heap-flags.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_LISTEN, serveAccess, servingLine } from './serve-command.js';
 import { errorLine, forwardLine, openBrowser, unforwardLine } from './forward-lines.js';
@@ -71,7 +71,7 @@ function forwarderOptions(opts: ForwardCliOptions, rules: Rules): Omit<Forwarder
     pinned: rules.forwardPorts.filter((p) => p.host === null && (ports === null || portInRanges(p.port, ports))).map((p) => p.port),
     graceMs: parseDuration(opts.grace, 'grace'),
     // Room for the heap while bytes go through JavaScript, compact again after (heap-flags.ts).
-    onCopying: (count) => void setHeapMode(count > 0 ? 'moving-bytes' : 'watching'),
+    onCopying: (delta) => void bytesMoving(delta),
   };
 }
 

@@ -22,7 +22,9 @@ import { setFlagsFromString } from 'node:v8';
  * the size at which incremental marking runs back to back while sockets churn read buffers:
  * with it, the tunnel costs serve and forward 2.9–4.2 CPU s per GiB instead of 1.9–2.0, and
  * carries 400–580 MiB/s instead of 800–850 (bench/forward.mjs --paths serve;
- * bench/tunnel-profile.mjs --gc).
+ * bench/tunnel-profile.mjs --gc). Back to watching, marking and the 10 % limit apply at once;
+ * the young generation keeps what it grew to (up to 2 × 16 MB) until V8 shrinks it when
+ * allocation slows, and meanwhile more of what is allocated dies young.
  */
 export type HeapMode = 'watching' | 'moving-bytes';
 
@@ -45,4 +47,17 @@ export function setHeapMode(mode: HeapMode): boolean {
   current = mode;
   for (const flag of FLAGS[mode]) setFlagsFromString(flag);
   return true;
+}
+
+/** Streams whose bytes go through JavaScript now, over the whole process (tunnels, JS relays). */
+let moving = 0;
+
+/**
+ * A stream of bytes through JavaScript started (+1) or ended (-1): moving bytes while any is
+ * open, watching once none is. Returns the mode switched to, or null when it did not switch.
+ */
+export function bytesMoving(delta: 1 | -1): HeapMode | null {
+  moving = Math.max(0, moving + delta);
+  const mode: HeapMode = moving > 0 ? 'moving-bytes' : 'watching';
+  return setHeapMode(mode) ? mode : null;
 }

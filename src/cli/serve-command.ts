@@ -23,7 +23,7 @@ import {
   type RawRulesOptions,
   type RawTargetOptions,
 } from './common-options.js';
-import { setHeapMode } from './heap-flags.js';
+import { bytesMoving } from './heap-flags.js';
 import { createLogger } from './logger.js';
 import { parseDuration } from './parse-args.js';
 import { resolveToken } from './token.js';
@@ -134,9 +134,10 @@ export function registerServe(program: Command): void {
         proxy: opts.proxy,
         maxBodyBytes: parseByteSize(opts.maxBodyBytes, '--max-body-bytes'),
         logger: log,
-        // Room for the heap while a tunnel moves bytes, compact again once none is open (heap-flags.ts).
-        onTunnels: (open) => {
-          if (setHeapMode(open > 0 ? 'moving-bytes' : 'watching')) log.debug(`heap: ${open > 0 ? 'moving bytes' : 'watching'}`);
+        // Room for the heap while a tunnel is open, compact again once none is (heap-flags.ts).
+        onTunnels: (delta) => {
+          const switched = bytesMoving(delta);
+          if (switched !== null) log.debug(`heap: ${switched === 'moving-bytes' ? 'moving bytes' : 'watching'}`);
         },
       });
       const address = await server.listen();

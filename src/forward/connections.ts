@@ -22,15 +22,32 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
   private readonly pending = new Map<net.Socket, AbortController>();
   private readonly draining = new Map<Set<Relay>, NodeJS.Timeout>();
   /** Connections whose bytes go through JavaScript (not spliced by the addon). */
-  private copied = 0;
+  private copiedNow = 0;
 
-  /** onCopied: the number of connections copied in JavaScript, each time it changes. */
+  /**
+   * onCopied: +1 as a connection starts being copied in JavaScript, -1 as it ends (several
+   * sets may feed one count). Told after the bookkeeping; what it throws is ignored.
+   */
   constructor(
     private readonly connector: Connector,
     private readonly graceMs: number,
-    private readonly onCopied: (count: number) => void = () => {},
+    private readonly onCopied: (delta: 1 | -1) => void = () => {},
   ) {
     super();
+  }
+
+  /** Connections whose bytes go through JavaScript now. */
+  get copied(): number {
+    return this.copiedNow;
+  }
+
+  private tell(delta: 1 | -1): void {
+    this.copiedNow += delta;
+    try {
+      this.onCopied(delta);
+    } catch {
+      // a caller's failure must not leave a relay untracked
+    }
   }
 
   /** Connections carried now, over all ports. */
@@ -57,15 +74,13 @@ export class ConnectionSet extends EventEmitter<ConnectionSetEvents> {
         let set = this.byPort.get(port);
         if (set === undefined) this.byPort.set(port, (set = new Set()));
         set.add(r);
-        if (spliced === null) {
-          client.resume(); // accepted paused: bytes waited in the kernel until now
-          this.onCopied(++this.copied);
-        }
+        if (spliced === null) client.resume(); // accepted paused: bytes waited in the kernel until now
         void r.done.then(() => {
-          if (spliced === null) this.onCopied(--this.copied);
           set.delete(r);
           if (set.size === 0 && this.byPort.get(port) === set) this.byPort.delete(port);
+          if (spliced === null) this.tell(-1);
         });
+        if (spliced === null) this.tell(1);
       },
       (e: Error) => {
         this.pending.delete(client);

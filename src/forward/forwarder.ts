@@ -28,11 +28,12 @@ export interface ForwarderOptions extends ForwardPolicyOptions {
   /** How long connections in flight may go on after their port closed in the target (ms). */
   graceMs?: number;
   /**
-   * Called when the number of connections whose bytes are copied in JavaScript (the tunnel,
-   * or the JS relay where the addon cannot splice) changes, with the count after the change.
-   * The CLI keeps V8's heap roomy while bytes flow through it.
+   * Called with +1 when a connection starts having its bytes copied in JavaScript (the
+   * tunnel, or the JS relay where the addon cannot splice) and -1 when it ends; forwarders
+   * that follow one container share a count this way. The CLI keeps V8's heap roomy while
+   * any is open.
    */
-  onCopying?: (count: number) => void;
+  onCopying?: (delta: 1 | -1) => void;
 }
 
 export interface ForwarderEvents {

@@ -38,7 +38,7 @@ export class Dispatcher {
   private readonly tunnel: TunnelEndpoint;
 
   constructor(private readonly ctx: DispatchContext) {
-    this.tunnel = new TunnelEndpoint((open) => ctx.options.onTunnels?.(open));
+    this.tunnel = new TunnelEndpoint((delta) => ctx.options.onTunnels?.(delta));
   }
 
   /** An HTTP request; whatever fails answers 500 (or cuts a response already under way). */

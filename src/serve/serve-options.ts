@@ -70,10 +70,11 @@ export interface ServeServerOptions {
   shutdownGraceMs?: number;
   logger?: ServeLogger;
   /**
-   * Called when the number of open tunnels (`portwatch forward URL` connections) changes:
-   * with the count after the change. The CLI keeps V8's heap roomy while bytes flow.
+   * Called with +1 when a tunnel (a `portwatch forward URL` connection) is joined and -1 when
+   * it ends, which may be after close() resolved. The CLI keeps V8's heap roomy while any is
+   * open.
    */
-  onTunnels?: (open: number) => void;
+  onTunnels?: (delta: 1 | -1) => void;
 }
 
 export interface ServeAddress {

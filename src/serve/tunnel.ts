@@ -71,8 +71,25 @@ export class TunnelEndpoint {
   private readonly wss = new WebSocketServer({ noServer: true, ...WS_OPTIONS });
   private open = 0;
 
-  /** onOpenChange: the number of tunnels joined and not yet ended, each time it changes. */
-  constructor(private readonly onOpenChange: (open: number) => void = () => {}) {}
+  /**
+   * onOpenChange: +1 as a tunnel is joined, -1 as it ends (the caller keeps the count). Told
+   * after the bookkeeping; what it throws is not the tunnel's business.
+   */
+  constructor(private readonly onOpenChange: (delta: 1 | -1) => void = () => {}) {}
+
+  /** Tunnels joined and not yet ended. */
+  get size(): number {
+    return this.open;
+  }
+
+  private tell(delta: 1 | -1): void {
+    this.open += delta;
+    try {
+      this.onOpenChange(delta);
+    } catch {
+      // a caller's failure must not leave a tunnel half joined
+    }
+  }
 
   handle(req: IncomingMessage, socket: Duplex, head: Buffer, port: number, ctx: TunnelContext): void {
     if (req.headers.origin !== undefined)
@@ -107,11 +124,11 @@ export class TunnelEndpoint {
       if (socket.destroyed) return void upstream.destroy();
       ctx.track(upstream);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.onOpenChange(++this.open);
         void join(ws, upstream, reader).then((e) => {
-          this.onOpenChange(--this.open);
+          this.tell(-1);
           if (e !== null && !/ECONNRESET|EPIPE|closed/.test(e.message)) ctx.log(`tunnel to port ${port} ended: ${e.message}`);
         });
+        this.tell(1);
       });
       // handleUpgrade refused after all (serve closing): the connection inside goes too.
       if (socket.destroyed) upstream.destroy();

@@ -85,6 +85,7 @@ export class ScanQueue {
 
   arm(next: NextScan): void {
     if (this.stopped) return;
+    this.disarm(); // one timer at a time, whoever arms
     const run = (): void => {
       this.timer = null;
       const job: ScanJob = { reason: next.reason, hints: this.hints.splice(0), likely: [...this.likely] };

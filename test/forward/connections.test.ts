@@ -42,7 +42,7 @@ function roundTrip(port: number, text: string): Promise<string> {
 }
 
 describe('ConnectionSet', () => {
-  it('counts the connections it copies in JavaScript, up as each starts and down as each ends', async () => {
+  it('says as each connection copied in JavaScript starts (+1) and ends (-1)', async () => {
     // Not a socket: no splicing possible, the JavaScript relay carries it (as through a tunnel).
     const echo: Connector = { kind: 'tunnel', connect: () => Promise.resolve(new PassThrough()) };
     const counts: number[] = [];
@@ -51,7 +51,8 @@ describe('ConnectionSet', () => {
     const port = await hostSide(set);
     expect(await roundTrip(port, 'hello')).toBe('hello');
     await waitFor(() => counts.length === 2, 'the connection to be counted and to end');
-    expect(counts).toEqual([1, 0]);
+    expect(counts).toEqual([1, -1]);
+    expect(set.copied).toBe(0);
   });
 
   it.skipIf(spliceRelayUnavailable() !== null)('does not count a TCP pair the addon splices', async () => {
@@ -74,5 +75,17 @@ describe('ConnectionSet', () => {
     expect(await roundTrip(port, 'spliced')).toBe('spliced');
     await waitFor(() => set.size === 0, 'the spliced connection to end');
     expect(counts).toEqual([]);
+  });
+
+  it('a callback that throws leaves the bookkeeping right', async () => {
+    const echo: Connector = { kind: 'tunnel', connect: () => Promise.resolve(new PassThrough()) };
+    const set = new ConnectionSet(echo, 0, () => {
+      throw new Error('the caller failed');
+    });
+    cleanups.push(() => set.destroyAll());
+    const port = await hostSide(set);
+    expect(await roundTrip(port, 'still')).toBe('still');
+    await waitFor(() => set.size === 0, 'the connection to end');
+    expect(set.copied).toBe(0);
   });
 });

@@ -20,7 +20,7 @@ interface Fixture {
   /** The connections serve made to the target, as they were tracked. */
   upstreams: net.Socket[];
   logs: string[];
-  /** What the endpoint said each time the number of open tunnels changed. */
+  /** What the endpoint said as each tunnel joined (+1) and ended (-1). */
   counts: number[];
 }
 
@@ -38,7 +38,7 @@ async function listen(server: net.Server): Promise<number> {
 /** serve's HTTP side as far as the tunnel goes: every upgrade to /api/tunnel/<PORT> reaches the endpoint. */
 async function serveTunnel(): Promise<Fixture> {
   const counts: number[] = [];
-  const endpoint = new TunnelEndpoint((open) => counts.push(open));
+  const endpoint = new TunnelEndpoint((delta) => counts.push(delta));
   const upstreams: net.Socket[] = [];
   const logs: string[] = [];
   const sockets = new Set<Duplex>();
@@ -142,13 +142,14 @@ describe('the serve tunnel', () => {
     await waitFor(() => f.upstreams[0]?.destroyed, 'serve to close its connection to the target');
   });
 
-  it('says how many tunnels are open as each one joins and ends (serve keeps a roomy heap meanwhile)', async () => {
+  it('says as each tunnel joins and ends (serve keeps a roomy heap while any is open)', async () => {
     const f = await serveTunnel();
     const port = await target((s) => s.pipe(s));
     const a = await open(f, port);
     const b = await open(f, port);
     await waitFor(() => f.counts.length === 2, 'both tunnels counted');
-    expect(f.counts).toEqual([1, 2]);
+    expect(f.counts).toEqual([1, 1]);
+    expect(f.endpoint.size).toBe(2);
     const aClosed = closed(a);
     a.resume(); // read to its end, so that it closes
     a.end();
@@ -156,7 +157,8 @@ describe('the serve tunnel', () => {
     await waitFor(() => f.counts.length === 3, 'the first tunnel to end');
     b.destroy(); // cut, not ended: counted down all the same
     await waitFor(() => f.counts.length === 4, 'the second tunnel to end');
-    expect(f.counts).toEqual([1, 2, 1, 0]);
+    expect(f.counts).toEqual([1, 1, -1, -1]);
+    expect(f.endpoint.size).toBe(0);
   });
 
   it('keeps the other direction open after one side ends', async () => {

@@ -96,7 +96,7 @@ describe('ScanQueue', () => {
   });
 
   it('stop() waits for the scan in flight, and nothing starts after it', async () => {
-    const h = harness();
+    const h = harness(1); // the next scan on the timer would be due at once
     h.queue.start();
     await waitFor(() => h.jobs.length === 1, 'the first scan', 2_000, 2);
     let stopped = false;
