@@ -18,11 +18,11 @@
  */
 #define _GNU_SOURCE
 #include "fd-walk.h"
+#include "threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,14 +179,10 @@ static void spawn_helpers(run_t *run) {
   pthread_attr_t attr;
   if (pthread_attr_init(&attr) != 0) return;
   pthread_attr_setstacksize(&attr, HELPER_STACK);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old); /* helpers take no signals */
   for (int i = 1; i < run->w->threads; i++) {
-    if (pthread_create(&run->tids[i], &attr, helper_main, &run->workers[i]) != 0) break;
+    if (pw_thread_start(&run->tids[i], &attr, helper_main, &run->workers[i]) != 0) break;
     run->spawned = i;
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
 }
 

@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +44,7 @@
 #include <linux/netlink.h>
 
 #include "portwatch.h"
+#include "threads.h"
 
 #define MAX_REQUESTS 8
 #define WINDOW 9
@@ -354,12 +354,7 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_unref_threadsafe_function(env, p->tsfn);
-  /* Signals are the Node thread's: this one blocks them all. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&p->thread, NULL, poller_main, p);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int rc = pw_thread_start(&p->thread, NULL, poller_main, p);
   if (rc != 0) {
     napi_release_threadsafe_function(p->tsfn, napi_tsfn_abort); /* frees p */
     pw_throw_errno(env, rc, "pthread_create", NULL);

@@ -20,7 +20,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "threads.h"
 
 #define EVENTS_PER_WAIT 256
 /* A direction whose splice brings this much at once carries a bulk transfer: its pipe grows
@@ -320,13 +320,7 @@ int relay_engine_start(engine_t *e, relay_report_fn report, void *owner) {
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   if (e->wakefd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &ev) < 0) goto failed;
   if (pthread_mutex_init(&e->lock, NULL) != 0) goto failed;
-  /* Signals are the Node thread's: this one blocks them all (a SIGPIPE from a splice into
-   * a reset socket included; Node ignores it anyway). */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&e->thread, NULL, engine_main, e);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int rc = pw_thread_start(&e->thread, NULL, engine_main, e);
   if (rc != 0) {
     pthread_mutex_destroy(&e->lock);
     errno = rc;
