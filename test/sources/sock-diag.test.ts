@@ -7,6 +7,7 @@ import { buildInetDiagRequest, TCP_LISTEN_STATES } from '../../src/parse/sock-di
 import { loadSockDiagAddon, sockDiagUnavailableReason } from '../../src/sources/sock-diag-addon.js';
 import { createSockDiagSource } from '../../src/sources/sock-diag.js';
 import type { ChangeWatchStats, RawSocket, Source } from '../../src/sources/source.js';
+import { waitFor } from '../helpers/processes.js';
 
 const DEADLINE_MS = 10_000;
 
@@ -313,15 +314,6 @@ function looksOf(watch: { stats(): ChangeWatchStats }): number {
   return stats.running ? stats.looks : 0;
 }
 
-/** Waits for `check` with a deadline, looking every 5 ms. */
-async function waitUntil(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('sockdiag replies that did not change', () => {
   // In a namespace of its own, so that no other program's sockets change the table meanwhile.
   const SCRIPT = String.raw`
@@ -406,17 +398,17 @@ for line in sys.stdin:
     expect(tasks()).toBe(threadsBefore + 1);
     const looksAfter = async (n: number): Promise<void> => {
       const target = looksOf(watch!) + n;
-      await waitUntil(() => looksOf(watch!) >= target, `${n} more looks`);
+      await waitFor(() => looksOf(watch!) >= target, `${n} more looks`, DEADLINE_MS, 5);
     };
     await looksAfter(3);
     await ns.ask('connect'); // only the accept queue grows
     await looksAfter(3);
     expect(changes).toBe(0);
     await ns.ask('listen');
-    await waitUntil(() => changes > 0, 'a change after a listen()');
+    await waitFor(() => changes > 0, 'a change after a listen()', DEADLINE_MS, 5);
     expect(watch!.stats()).toMatchObject({ running: true, intervalMs: 10, changes: 1 });
     await ns.ask('close');
-    await waitUntil(() => (watch!.stats() as { changes?: number }).changes === 2, 'a change after a close()');
+    await waitFor(() => (watch!.stats() as { changes?: number }).changes === 2, 'a change after a close()', DEADLINE_MS, 5);
     watch!.stop();
     expect(watch!.stats()).toEqual({ running: false });
     expect(tasks()).toBe(threadsBefore);
@@ -439,7 +431,7 @@ for line in sys.stdin:
     };
     const cheap = start(1); // 100 % of a core: any cost is within it, so the floor
     const dear = start(1e-9); // nothing is within it: the ceiling
-    await waitUntil(() => looksOf(cheap) >= 3 && looksOf(dear) >= 3, 'three looks each');
+    await waitFor(() => looksOf(cheap) >= 3 && looksOf(dear) >= 3, 'three looks each', DEADLINE_MS, 5);
     expect(cheap.stats()).toMatchObject({ running: true, intervalMs: 20 });
     expect(dear.stats()).toMatchObject({ running: true, intervalMs: 50 });
     expect((dear.stats() as { lastLookUs: number }).lastLookUs).toBeGreaterThan(0);
