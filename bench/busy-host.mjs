@@ -4,7 +4,7 @@
  * needs `npm run build` first and root for the tracefs and unprivileged rows):
  *
  *   node bench/busy-host.mjs [--n 20] [--idle-s 5] [--churn-s 20] [--churn-rate 500]
- *     [--churn-life-ms 1000] [--wait-runs 5] [--wait-head-ms 500] [--fds 100000]
+ *     [--churn-life-ms 1000] [--churn-consumers watch,serve] [--wait-runs 5] [--wait-head-ms 500] [--fds 100000]
  *     [--processes 1000] [--consumers watch,serve,mcp,run,wait] [--modes tracefs,poll,poll-unpriv]
  *
  * The host: processes holding --fds open descriptors, --processes idle processes, and one
@@ -14,8 +14,9 @@
  * p50/p95 over --n listeners, the share of --n listeners living 50 ms and 250 ms that were
  * reported, idle CPU of the whole process (all threads, schedstat) and RSS. `wait`: start
  * it, listen --wait-head-ms later, time to exit; --wait-runs listeners living 50, 250 and
- * 300 ms. Churn (`watch --json`): --churn-rate listeners/s, each living --churn-life-ms,
- * for --churn-s: exactly-once, CPU, RSS. Prints Markdown tables with the targets of issue 8.
+ * 300 ms. Churn (`watch --json`, and serve's SSE with --churn-consumers watch,serve): --churn-rate
+ * listeners/s, each living --churn-life-ms, for --churn-s: exactly-once, CPU, RSS. --consumers ''
+ * runs the churn alone. Prints Markdown tables with the targets of issue 8.
  */
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     fds: { type: 'string', default: '100000' },
     processes: { type: 'string', default: '1000' },
     consumers: { type: 'string', default: 'watch,serve,mcp,run,wait' },
+    'churn-consumers': { type: 'string', default: 'watch' },
     modes: { type: 'string', default: 'tracefs,poll,poll-unpriv' },
   },
 });
@@ -58,8 +60,11 @@ const modes = values.modes
   .split(',')
   .filter((m) => root || m === 'poll')
   .map((m) => ALL_MODES[m] ?? usage(`unknown mode ${m}`));
-const consumers = values.consumers.split(',');
+const list = (text) => text.split(',').filter((x) => x !== '');
+const consumers = list(values.consumers);
 for (const c of consumers) if (c !== 'wait' && !CONSUMER_KEYS[c]) usage(`unknown consumer ${c}`);
+const churnConsumers = list(values['churn-consumers']);
+for (const c of churnConsumers) if (!CONSUMER_KEYS[c]) usage(`unknown churn consumer ${c}`);
 
 function usage(message) {
   console.error(`busy-host: ${message}`);
@@ -182,11 +187,11 @@ async function measureWait(mode) {
   }
 }
 
-async function churn(mode) {
-  log(`churn, watch --json, ${mode.name}`);
-  const c = await CONSUMERS['watch --json'](mode);
+async function churn(mode, name) {
+  log(`churn, ${name}, ${mode.name}`);
+  const c = await CONSUMERS[name](mode);
   try {
-    await ready(c, 'watch --json');
+    await ready(c, name);
     await sleep(1000);
     const rssStart = rssMbOf(c.pid);
     const cpu0 = cpuMsOf(c.pid);
@@ -218,6 +223,7 @@ async function churn(mode) {
     const v = [...keys.values()];
     return {
       mode,
+      consumer: name,
       listeners: v.length,
       exactlyOnce: v.filter((x) => x.open === 1 && x.close === 1).length,
       missed: v.filter((x) => x.open === 0).length,
@@ -252,7 +258,7 @@ try {
   const churns = [];
   for (const mode of modes) {
     for (const key of consumers) rows.push(key === 'wait' ? await measureWait(mode) : await measureConsumer(key, mode));
-    if (CHURN.seconds > 0) churns.push(await churn(mode));
+    if (CHURN.seconds > 0) for (const key of churnConsumers) churns.push(await churn(mode, CONSUMER_KEYS[key]));
   }
   printTables(rows, churns, {
     host,
