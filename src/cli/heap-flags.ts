@@ -11,10 +11,11 @@ import { setFlagsFromString } from 'node:v8';
  * V8 grows the young generation to 2 × 16 MB and lets the old one fill first. Incremental
  * marking stays on: it is what starts a full collection at that 10 %; without it the old
  * generation fills with dead listeners to V8's hard limit (old space peaked at 258 MB instead
- * of 20 MB in the test's churn). Churn of 500 listeners/s for 2 min, tracefs: `watch --json`
- * 64 → 77 MB in the first 10 s, then 77–79 MB (64 → 74–91 MB and rising with marking off;
- * 67 → 103 MB with V8's defaults); `serve` 73 → 91 → 92–93 MB at 49 % of a core (72 → 194 MB
- * at 58 % before).
+ * of 20 MB in the test's churn). Churn of 500 listeners/s for 2 min, tracefs (`node
+ * bench/busy-host.mjs --consumers '' --churn-consumers watch,serve --modes tracefs
+ * --churn-s 120`): `watch --json` 66 → 81 → 81 MB, `serve` 71 → 90 → 92 MB at 46 % of a core
+ * (start → 10 s → end). Before, by hand: `watch` 64 → 74–91 MB and rising with marking off,
+ * 67 → 103 MB with V8's defaults; `serve` 72 → 194 MB at 58 %.
  *
  * Moving bytes (serve while a `forward URL` tunnel is open; forward while a connection is
  * copied in JavaScript, through a tunnel or where the addon cannot splice): V8's young
