@@ -9,6 +9,7 @@ import type { Listener } from './listener.js';
 import { netnsOf, processExists } from './namespaces.js';
 import { ownershipsOf, UNKNOWN_OWNER, type Ownership } from './owners/ownership.js';
 import { SocketOwners } from './owners/socket-owners.js';
+import { warmUpOwnerSearch } from './owners/warm-up.js';
 import { createProcNetSource } from './sources/proc-net.js';
 import { createSockDiagSource } from './sources/sock-diag.js';
 import { sockDiagUnavailableReason } from './sources/sock-diag-addon.js';
@@ -179,6 +180,15 @@ export class Scanner {
     this.last = { raws, rows, unknown, listeners };
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs };
+  }
+
+  /**
+   * Compiles the owner search off the clock (owners/warm-up.ts): the watcher calls it once,
+   * idle after its first scan. False when there is nothing to warm (no owners wanted) or it
+   * could not run.
+   */
+  warmUp(): Promise<boolean> {
+    return this.withOwners ? warmUpOwnerSearch() : Promise.resolve(false);
   }
 
   /** How many times this scanner has walked /proc/<pid>/fd to find owners. */

@@ -230,6 +230,10 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     if (previous === null) {
       this.emit('ready', [...next]);
       this.resolveReady([...next]);
+      // Idle now: compile the owner search before the first port opens, not after (see scan.ts).
+      setImmediate(() => {
+        if (!this.closed) void this.scanner.warmUp().catch(() => {});
+      });
       return false;
     }
     const { opened, closed } = diffSorted(previous, next) ?? diffListeners(previous, next);

@@ -1,0 +1,45 @@
+/**
+ * The owner search, run once off the clock. V8 compiles a function the first time it runs,
+ * so the first listener that opens after a watcher started paid for compiling the targeted
+ * search (the named process's fd table, its family, its command line): 1–2 ms more on that
+ * one event, measured on `wait`, which answers that one event only. Running the same search
+ * once, on a socket of this process and through a resolver of its own, compiles it while the
+ * watcher is idle. Nothing it finds is kept.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { ownershipsOf } from './ownership.js';
+import { SocketOwners } from './socket-owners.js';
+
+/** The inode of one of this process's sockets (a netlink socket, an IPC channel…), or null. */
+function ownSocketInode(procRoot: string): number | null {
+  let fds: string[];
+  try {
+    fds = readdirSync(`${procRoot}/self/fd`);
+  } catch {
+    return null;
+  }
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = readlinkSync(`${procRoot}/self/fd/${fd}`);
+    } catch {
+      continue; // closed since the listing
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+/**
+ * Looks for the owner of one of this process's own sockets, naming this process as the one a
+ * kernel event would have named. True when the search found this process (it ran end to
+ * end); false when this process has no socket or /proc could not be read.
+ */
+export async function warmUpOwnerSearch(procRoot = '/proc'): Promise<boolean> {
+  const inode = ownSocketInode(procRoot);
+  if (inode === null) return false;
+  const found = await new SocketOwners(procRoot).resolve([inode], { likely: [process.pid] });
+  const ownership = ownershipsOf(found).get(inode);
+  return ownership?.holders.some((h) => h.pid === process.pid) ?? false;
+}
