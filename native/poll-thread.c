@@ -11,18 +11,24 @@
  *
  * Its interval follows the watcher's policy, priced on this thread's own CPU per round
  * (CLOCK_THREAD_CPUTIME_ID): the median of the last rounds divided by the budget, within
- * [minMs, maxMs]; or a fixed interval. Nothing the host program does is charged to it.
+ * [minMs, maxMs]; or a fixed interval. Nothing the host program does is charged to it. When
+ * a round costs more than the budget allows every minMs (thousands of listeners), it reads the
+ * kernel's socket counts every minMs instead and dumps when they moved (poll-pace.h,
+ * sock-counters.h).
  *
- * pollStart(fd, requests: Buffer[], policy, onEvent): handle
+ * pollStart(fd, requests: Buffer[], policy, onEvent, netDir?): handle
  *   Shares `fd` (a sock_diag socket from openSocket(); the poller keeps a dup of it, closed by
  *   pollStop, and the caller's own stays the caller's) and copies the requests. Round trips
  *   take turns under pw_diag_lock, so the caller's dumps on the same socket stay correct. The first replies are read before it returns, so a change between pollStart
  *   and the caller's own first scan is still reported. policy: { cpuBudget, minMs, maxMs,
- *   fixedMs? }. onEvent('change') when a reply differs (calls coalesce until it has run);
+ *   fixedMs? }. netDir: the /proc/<pid>/net of the namespace the socket reads, for its socket
+ *   counts (without it, or where they cannot be read, every wake dumps). onEvent('change') when a reply differs (calls coalesce until it has run);
  *   onEvent('error', code, message) once when a dump fails, after which the thread has ended.
  * pollStop(handle): stops and joins the thread, closes the fd. Idempotent.
- * pollStats(handle): { running: true, looks, changes, intervalMs, lastLookUs } (lastLookUs: the
- *   last look's CPU), or { running: false } once stopped.
+ * pollStats(handle): { running: true, looks, changes, intervalMs, lastLookUs, counted } (looks:
+ *   rounds of dumps; intervalMs: between them as the budget sets it; lastLookUs: the last one's
+ *   CPU; counted: wakes the socket counts answered without a dump), or { running: false } once
+ *   stopped.
  *
  * The thread never keeps the process alive (its callback is unref'd); an environment that
  * is torn down stops it.
@@ -43,11 +49,12 @@
 
 #include <linux/netlink.h>
 
+#include "poll-pace.h"
 #include "portwatch.h"
+#include "sock-counters.h"
 #include "threads.h"
 
 #define MAX_REQUESTS 8
-#define WINDOW 9
 #define SEQ_OFFSET 8
 #define MAX_INTERVAL_MS 86400000u
 
@@ -62,11 +69,10 @@ typedef struct {
   pw_buf_t last[MAX_REQUESTS];
   pw_buf_t scratch;
   uint32_t seq;
-  double budget;
-  uint32_t min_ms, max_ms, fixed_ms;
-  double costs[WINDOW];
-  int ncosts, next_cost;
-  _Atomic uint64_t rounds, changes, cost_ns;
+  pw_pace_t pace;
+  pw_counters_t counters;
+  int have_counts;
+  _Atomic uint64_t rounds, changes, cost_ns, counted;
   _Atomic uint32_t interval_ms;
   _Atomic int quit;
   /* A 'change' call is queued and has not run yet: later changes ride on it. */
@@ -91,24 +97,26 @@ static uint64_t thread_cpu_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int compare_doubles(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+static uint64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The next interval: fixed, or the median round's CPU spent at the budget, within bounds. */
-static uint32_t next_interval(poller_t *p, double cost_ms) {
-  if (p->fixed_ms > 0) return p->fixed_ms;
-  p->costs[p->next_cost] = cost_ms;
-  p->next_cost = (p->next_cost + 1) % WINDOW;
-  if (p->ncosts < WINDOW) p->ncosts++;
-  double sorted[WINDOW];
-  memcpy(sorted, p->costs, sizeof(double) * (size_t)p->ncosts);
-  qsort(sorted, (size_t)p->ncosts, sizeof(double), compare_doubles);
-  double ms = sorted[(p->ncosts - 1) / 2] / p->budget;
-  if (ms < p->min_ms) ms = p->min_ms;
-  if (ms > p->max_ms) ms = p->max_ms;
-  return (uint32_t)ms;
+/* On a wake that may read the counts: 1 when they say a round of dumps is due, 0 when the wake
+ * is done (counted). */
+static int dump_due(poller_t *p, uint64_t started) {
+  if (!pw_pace_counting(&p->pace, p->have_counts)) return 1;
+  int moved = pw_counters_moved(&p->counters);
+  if (moved < 0) {
+    p->have_counts = 0; /* unreadable now: every wake dumps, as without counts */
+    pw_counters_close(&p->counters);
+    return 1;
+  }
+  if (pw_pace_look_now(&p->pace, monotonic_ns(), moved)) return 1;
+  atomic_fetch_add(&p->counted, 1);
+  pw_pace_record(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6, 0);
+  return 0;
 }
 
 static void notify(poller_t *p, int err, const char *syscall) {
@@ -145,13 +153,14 @@ static void *poller_main(void *arg) {
   poller_t *p = arg;
   for (;;) {
     struct pollfd wake = {.fd = p->wakefd, .events = POLLIN};
-    int rc = poll(&wake, 1, (int)atomic_load(&p->interval_ms));
+    int rc = poll(&wake, 1, (int)pw_pace_sleep_ms(&p->pace, p->have_counts));
     if (atomic_load(&p->quit)) return NULL;
     if (rc < 0 && errno != EINTR) {
       notify(p, errno, "poll");
       return NULL;
     }
     uint64_t started = thread_cpu_ns();
+    if (!dump_due(p, started)) continue;
     const char *syscall = NULL;
     int changed = round_of(p, &syscall);
     if (changed < 0) {
@@ -161,7 +170,8 @@ static void *poller_main(void *arg) {
     uint64_t cost = thread_cpu_ns() - started;
     atomic_store(&p->cost_ns, cost);
     atomic_fetch_add(&p->rounds, 1);
-    atomic_store(&p->interval_ms, next_interval(p, (double)cost / 1e6));
+    pw_pace_record(&p->pace, monotonic_ns(), (double)cost / 1e6, 1);
+    atomic_store(&p->interval_ms, p->pace.interval_ms);
     if (changed) {
       atomic_fetch_add(&p->changes, 1);
       notify(p, 0, NULL);
@@ -175,6 +185,7 @@ static void free_poller(poller_t *p) {
     free(p->last[i].data);
   }
   free(p->scratch.data);
+  pw_counters_close(&p->counters);
   if (p->fd >= 0) close(p->fd);
   if (p->wakefd >= 0) close(p->wakefd);
   free(p);
@@ -267,8 +278,8 @@ static napi_value throw_type(napi_env env, const char *message) {
 }
 
 static napi_value poll_start(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value args[4];
+  size_t argc = 5;
+  napi_value args[5];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   int fd;
   if (pw_read_fd(env, args[0], &fd, "fd must be a socket descriptor from openSocket()") < 0) return NULL;
@@ -295,6 +306,7 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
   }
   p->fd = -1;
   p->wakefd = -1;
+  p->counters.fd[0] = p->counters.fd[1] = -1;
   p->nreq = (int)nreq;
   for (uint32_t i = 0; i < nreq; i++) {
     napi_value item;
@@ -317,11 +329,20 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
     memcpy(p->req[i], data, len);
     p->req_len[i] = len;
   }
-  p->budget = budget;
-  p->min_ms = clamp_ms(min_ms);
-  p->max_ms = clamp_ms(max_ms);
-  p->fixed_ms = fixed_ms > 0 ? clamp_ms(fixed_ms) : 0;
-  atomic_store(&p->interval_ms, p->fixed_ms > 0 ? p->fixed_ms : p->min_ms);
+  pw_pace_init(&p->pace, budget, clamp_ms(min_ms), clamp_ms(max_ms), fixed_ms > 0 ? clamp_ms(fixed_ms) : 0, monotonic_ns());
+  if (argc >= 5) {
+    napi_typeof(env, args[4], &t);
+    if (t == napi_string) {
+      char dir[256];
+      size_t len = 0;
+      napi_get_value_string_utf8(env, args[4], dir, sizeof dir, &len);
+      /* Counts that cannot be read are no error: every wake dumps, as before them. */
+      p->have_counts = len < sizeof dir - 1 && pw_counters_open(&p->counters, dir) == 0;
+    } else if (t != napi_undefined && t != napi_null) {
+      free_poller(p);
+      return throw_type(env, "netDir must be a string path such as /proc/self/net");
+    }
+  }
   /* Its own sequence numbers, far from the caller's: a late reply is never taken for another. */
   p->seq = 0x80000000u;
   p->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -331,14 +352,18 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
     pw_throw_errno(env, err, "fcntl", NULL);
     return NULL;
   }
-  /* The first replies, on this thread: what the caller's first scan sees, or newer. */
+  /* The first replies, on this thread: what the caller's first scan sees, or newer. Its CPU
+   * (this thread's) prices the table from the start. */
   const char *syscall = NULL;
+  uint64_t started = thread_cpu_ns();
   if (round_of(p, &syscall) < 0) {
     int err = errno;
     free_poller(p);
     pw_throw_errno(env, err, syscall ? syscall : "sock_diag", NULL);
     return NULL;
   }
+  pw_pace_record(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6, 1);
+  atomic_store(&p->interval_ms, p->pace.interval_ms);
   p->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (p->wakefd < 0) {
     int err = errno;
@@ -418,6 +443,7 @@ static napi_value poll_stats(napi_env env, napi_callback_info info) {
   set_number(env, result, "changes", (double)atomic_load(&p->changes));
   set_number(env, result, "intervalMs", (double)atomic_load(&p->interval_ms));
   set_number(env, result, "lastLookUs", (double)atomic_load(&p->cost_ns) / 1000.0);
+  set_number(env, result, "counted", (double)atomic_load(&p->counted));
   return result;
 }
 

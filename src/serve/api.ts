@@ -23,11 +23,12 @@ export interface HealthReport {
   /** Why the watcher polls although tracefs was asked for or `auto` (e.g. not root); null otherwise. */
   triggerFallback: string | null;
   /**
-   * Polling from a thread of the addon: its interval, looks and changes seen so far, and the CPU
-   * of its last look (µs). It looks by itself and the watcher scans on what it finds, so
+   * Polling from a thread of the addon: its interval, looks and changes seen so far, the CPU
+   * of its last look (µs), and the wakes its socket counts answered without a look (a table
+   * too big to look at every 100 ms within budget). It looks by itself and the watcher scans on what it finds, so
    * `lastScanAt` may be up to the maximum interval (5 s) old while all is well. Null otherwise.
    */
-  poller: { intervalMs: number; looks: number; changes: number; lastLookUs: number } | null;
+  poller: { intervalMs: number; looks: number; changes: number; lastLookUs: number; counted: number } | null;
   listeners: number;
   sseClients: number;
   lastEventId: number;

@@ -252,6 +252,6 @@ export class LiveState {
 /** What /healthz says of a poller thread: it looks by itself, so lastScanAt can be up to maxInterval old. */
 function pollerHealth(stats: ChangeWatchStats | null): HealthReport['poller'] {
   if (stats?.running !== true) return null;
-  const { intervalMs, looks, changes, lastLookUs } = stats;
-  return { intervalMs, looks, changes, lastLookUs };
+  const { intervalMs, looks, changes, lastLookUs, counted } = stats;
+  return { intervalMs, looks, changes, lastLookUs, counted };
 }

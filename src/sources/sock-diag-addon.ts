@@ -25,10 +25,12 @@ export interface SockDiagAddon {
    * Starts the change poller (native/poll-thread.c): a thread that sends `requests` on `fd` on
    * `policy`'s interval and calls onEvent('change') when a reply differs from its last one, or
    * onEvent('error', code, message) once when it stops. Shares `fd`: the poller keeps a dup
-   * (pollStop closes it) and round trips take turns, so dumpOn() on `fd` stays correct. Absent
-   * in addons built before the poller.
+   * (pollStop closes it) and round trips take turns, so dumpOn() on `fd` stays correct. With
+   * `netDir` (the /proc/<pid>/net of the namespace `fd` reads), a table too big to dump every
+   * `minMs` within the budget is dumped when the kernel's socket counts move (poll-pace.h).
+   * Absent in addons built before the poller.
    */
-  pollStart?(fd: number, requests: Buffer[], policy: ChangePolicy, onEvent: PollEventCallback): PollHandle;
+  pollStart?(fd: number, requests: Buffer[], policy: ChangePolicy, onEvent: PollEventCallback, netDir?: string | null): PollHandle;
   pollStop?(handle: PollHandle): void;
   pollStats?(handle: PollHandle): ChangeWatchStats;
   /** A TCP socket (fd) created inside the network namespace at netnsPath; absent in addons built before forward. */

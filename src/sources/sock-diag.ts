@@ -154,6 +154,8 @@ export function createSockDiagSource(): Source | null {
           dumps.map((dump) => dump.request),
           policy,
           onEvent,
+          // The same namespace's socket counts: /proc/<pid>/net is the net namespace of <pid>.
+          pid === undefined ? '/proc/self/net' : `/proc/${pid}/net`,
         );
       } catch (e) {
         throw scanError(e, null, pid);

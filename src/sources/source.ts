@@ -17,9 +17,13 @@ export interface ChangePolicy {
   fixedMs?: number;
 }
 
-/** What a change watch has done so far: looks taken, how many found a change, the interval it chose, the CPU of its last look (µs). */
+/**
+ * What a change watch has done so far: looks taken, how many found a change, the interval it
+ * chose, the CPU of its last look (µs), and how many times it read only the kernel's socket
+ * counts instead of looking (a big table: see native/poll-pace.h).
+ */
 export type ChangeWatchStats =
-  { running: true; looks: number; changes: number; intervalMs: number; lastLookUs: number } | { running: false };
+  { running: true; looks: number; changes: number; intervalMs: number; lastLookUs: number; counted: number } | { running: false };
 
 export interface ChangeWatch {
   /** Stops it (idempotent); no callback runs afterwards. */

@@ -437,6 +437,57 @@ for line in sys.stdin:
     expect((dear.stats() as { lastLookUs: number }).lastLookUs).toBeGreaterThan(0);
   });
 
+  it('with a table too dear to look at every wake, the poller reads the socket counts and looks when they move, within its credit', async (ctx) => {
+    const source = requireSource(ctx);
+    const ns = await namespace(ctx);
+    let changes = 0;
+    const failures: Error[] = [];
+    // No look fits this budget: its interval is the ceiling (10 minutes), so only the counts
+    // can make it look before then, and only with the credit it starts with: two looks' worth,
+    // one of which priced the table when it started.
+    const watch = source.watchChanges!(
+      { netnsPid: ns.pid },
+      { cpuBudget: 1e-9, minMs: 10, maxMs: 600_000 },
+      () => changes++,
+      (e) => failures.push(e),
+    )!;
+    cleanups.push(() => watch.stop());
+    const stats = (): Extract<ChangeWatchStats, { running: true }> => watch.stats() as Extract<ChangeWatchStats, { running: true }>;
+    const countedAfter = async (n: number): Promise<void> => {
+      const target = stats().counted + n;
+      await waitFor(() => stats().counted >= target, `${n} more reads of the counts`, DEADLINE_MS, 5);
+    };
+    await countedAfter(3); // its first look, when it started, priced the table: it counts from then on
+    expect(stats().intervalMs).toBe(600_000);
+    const looks = stats().looks;
+    await countedAfter(5);
+    expect(stats().looks).toBe(looks); // nothing moved: no look
+    await ns.ask('listen');
+    await waitFor(() => changes === 1, 'the listen() seen through the counts', DEADLINE_MS, 5);
+    expect(stats().looks).toBe(looks + 1);
+    // That spent the rest of its credit, and the budget accrues next to nothing: the close
+    // moves the counts, but waits for the ceiling.
+    await ns.ask('close');
+    await countedAfter(10);
+    expect(changes).toBe(1);
+    expect(stats().looks).toBe(looks + 1);
+    expect(failures).toEqual([]);
+  });
+
+  it('the poller without counts it can read looks at every wake, as before; a netDir that is no string is a TypeError', async (ctx) => {
+    requireSource(ctx);
+    const addon = loadSockDiagAddon()!;
+    const fd = addon.openSocket();
+    cleanups.push(() => addon.closeSocket(fd));
+    const requests = [buildInetDiagRequest({ family: 4, protocol: 'tcp', states: TCP_LISTEN_STATES, seq: 1 })];
+    const policy = { cpuBudget: 1e-9, minMs: 10, maxMs: 30 };
+    expect(() => addon.pollStart!(fd, requests, policy, () => {}, 42 as unknown as string)).toThrow(/netDir must be a string/);
+    const handle = addon.pollStart!(fd, requests, policy, () => {}, '/nonexistent/net');
+    cleanups.push(() => addon.pollStop!(handle));
+    await waitFor(() => looksOf({ stats: () => addon.pollStats!(handle) }) >= 4, 'four looks', DEADLINE_MS, 5);
+    expect(addon.pollStats!(handle)).toMatchObject({ running: true, intervalMs: 30, counted: 0 });
+  });
+
   it('the source hands back the same array while nothing changed, and a new one when a socket opens or closes', async (ctx) => {
     const source = requireSource(ctx);
     cleanups.push(() => source.close?.());
