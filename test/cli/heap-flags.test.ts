@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { bytesMoving, heapFlagsOf, setHeapMode } from '../../src/cli/heap-flags.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytesMoving, flagsBeforeLoading, heapFlagsOf, setHeapMode } from '../../src/cli/heap-flags.js';
+import { startCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/processes.js';
 
 describe('the V8 flags the command sets for itself', () => {
   it('has a mode for watching and one for moving bytes', () => {
@@ -91,5 +96,34 @@ describe('the V8 flags the command sets for itself', () => {
     expect(withFlags).toBeLessThan(48);
     expect(switchedBack).toBeLessThan(48);
     expect(unmarked).toBeGreaterThan(withFlags * 3); // what the flags avoid: the checks above can fail
+  });
+
+  it('are set before loading for commands that run for long, after it for quick ones', () => {
+    const argv = (...args: string[]): string[] => ['node', 'main.js', ...args];
+    for (const quick of ['list', 'wait', 'kill', 'completion', 'help']) expect(flagsBeforeLoading(argv(quick, '3000'))).toBe(false);
+    for (const long of ['watch', 'serve', 'run', 'mcp', 'forward']) expect(flagsBeforeLoading(argv(long))).toBe(true);
+    expect(flagsBeforeLoading(argv())).toBe(true); // bare portwatch watches
+    expect(flagsBeforeLoading(argv('--log-level', 'debug', 'list'))).toBe(true); // options first: cannot tell, so long
+  });
+
+  it("keep a long-running command's young generation at 2 × 1 MB from the start: loading does not grow it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-heap-'));
+    try {
+      const preload = join(dir, 'young.cjs');
+      writeFileSync(
+        preload,
+        "process.on('exit', () => { const s = require('node:v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space'); " +
+          "process.stderr.write('new space ' + s.space_size + '\\n'); });\n",
+      );
+      const cli = startCli(['watch', '--trigger', 'poll'], { NODE_OPTIONS: `--require ${preload}` });
+      await waitFor(() => cli.stderr().includes('watching'), 'watch to start', 10_000);
+      cli.child.kill('SIGINT');
+      await cli.exited;
+      const size = Number(/new space (\d+)/.exec(cli.stderr())?.[1]);
+      expect(size).toBeGreaterThan(0);
+      expect(size).toBeLessThanOrEqual(2 * 1024 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
