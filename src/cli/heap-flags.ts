@@ -13,8 +13,8 @@ import { setFlagsFromString } from 'node:v8';
  * generation fills with dead listeners to V8's hard limit (old space peaked at 258 MB instead
  * of 20 MB in the test's churn). Churn of 500 listeners/s for 2 min, tracefs (`node
  * bench/busy-host.mjs --consumers '' --churn-consumers watch,serve --modes tracefs
- * --churn-s 120`): `watch --json` 66 → 81 → 81 MB, `serve` 71 → 90 → 92 MB at 46 % of a core
- * (start → 10 s → end). Before, by hand: `watch` 64 → 74–91 MB and rising with marking off,
+ * --churn-s 120`, after flagsBeforeLoading): `watch --json` 63 → 71 → 74 MB, `serve` 67 → 84 →
+ * 85 MB (start → 10 s → end). Before, by hand: `watch` 64 → 74–91 MB and rising with marking off,
  * 67 → 103 MB with V8's defaults; `serve` 72 → 194 MB at 58 %.
  *
  * Moving bytes (serve while a `forward URL` tunnel is open; forward while a connection is
