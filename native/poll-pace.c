@@ -4,6 +4,9 @@
 
 #include "poll-pace.h"
 
+#define CREDIT_MAX 2.0
+#define CREDIT_MIN -1.0
+
 static int compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -17,11 +20,12 @@ static double median_cost(const pw_pace_t *p) {
   return sorted[(p->ncosts - 1) / 2];
 }
 
+/* Credit for the time since the last call: the budget's CPU over that time, in looks. */
 static void accrue(pw_pace_t *p, uint64_t now_ns) {
-  if (now_ns > p->credit_at_ns) p->credit_ms += p->budget * (double)(now_ns - p->credit_at_ns) / 1e6;
+  double price = median_cost(p);
+  if (now_ns > p->credit_at_ns && price > 0) p->credit += p->budget * ((double)(now_ns - p->credit_at_ns) / 1e6) / price;
   p->credit_at_ns = now_ns;
-  double cap = 2 * median_cost(p);
-  if (p->ncosts > 0 && p->credit_ms > cap) p->credit_ms = cap;
+  if (p->credit > CREDIT_MAX) p->credit = CREDIT_MAX;
 }
 
 void pw_pace_init(pw_pace_t *p, double budget, uint32_t min_ms, uint32_t max_ms, uint32_t fixed_ms, uint64_t now_ns) {
@@ -31,8 +35,8 @@ void pw_pace_init(pw_pace_t *p, double budget, uint32_t min_ms, uint32_t max_ms,
   p->max_ms = max_ms;
   p->fixed_ms = fixed_ms;
   p->interval_ms = fixed_ms > 0 ? fixed_ms : min_ms;
+  p->credit = CREDIT_MAX;
   p->credit_at_ns = p->last_look_ns = now_ns;
-  p->credit_ms = 1e300; /* starts full: two looks' worth once the first look has priced the table */
 }
 
 int pw_pace_counting(const pw_pace_t *p, int have_counts) {
@@ -47,23 +51,20 @@ int pw_pace_look_now(pw_pace_t *p, uint64_t now_ns, int moved) {
   accrue(p, now_ns);
   p->moved |= moved;
   double since_ms = (double)(now_ns - p->last_look_ns) / 1e6;
-  if (since_ms >= p->max_ms) return 1; /* the ceiling holds whatever the budget says */
-  uint64_t stale_ms = 2 * (uint64_t)p->interval_ms;
-  int wanted = p->moved || since_ms >= (double)(stale_ms < p->max_ms ? stale_ms : p->max_ms);
-  return wanted && p->credit_ms >= median_cost(p);
+  double stale_ms = 2.0 * p->interval_ms;
+  if (since_ms >= p->max_ms || since_ms >= stale_ms) return 1; /* credit or not */
+  return p->moved && p->credit >= 1.0;
 }
 
-void pw_pace_record(pw_pace_t *p, uint64_t now_ns, double cost_ms, int whole) {
-  if (whole) {
-    p->moved = 0;
-    p->last_look_ns = now_ns;
-    p->costs[p->next_cost] = cost_ms;
-    p->next_cost = (p->next_cost + 1) % PW_PACE_WINDOW;
-    if (p->ncosts < PW_PACE_WINDOW) p->ncosts++;
-  }
-  if (!whole) return; /* reading the counts is a wake's floor, like poll() itself: not charged */
-  accrue(p, now_ns);
-  p->credit_ms -= cost_ms;
+void pw_pace_looked(pw_pace_t *p, uint64_t now_ns, double cost_ms) {
+  accrue(p, now_ns); /* at the old price: the time before this look */
+  p->credit -= 1.0;
+  if (p->credit < CREDIT_MIN) p->credit = CREDIT_MIN;
+  p->moved = 0;
+  p->last_look_ns = now_ns;
+  p->costs[p->next_cost] = cost_ms;
+  p->next_cost = (p->next_cost + 1) % PW_PACE_WINDOW;
+  if (p->ncosts < PW_PACE_WINDOW) p->ncosts++;
   if (p->fixed_ms > 0) return;
   double ms = median_cost(p) / p->budget;
   if (ms < p->min_ms) ms = p->min_ms;

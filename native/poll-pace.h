@@ -5,10 +5,15 @@
  * is that price spent at the budget, within [min_ms, max_ms], or fixed. When that interval is
  * longer than min_ms (a big table: 5,000 listeners cost ~4 ms a look, 1.4 s at a 0.3 % budget)
  * and the socket counts can be read (sock-counters.h), the poller wakes every min_ms and reads
- * only the counts; it looks at the whole table when they moved and the budget has the credit
- * for it (credit accrues at the budget's rate, up to two looks' worth), when a look is two
- * intervals old (the counts can stay where they were while a listener opened and a connection
- * closed), and at max_ms whatever the budget says. Under steady change that is one look per
+ * only the counts. It looks at the whole table:
+ * - when they moved and it has a look's credit: credit, counted in looks, accrues at the
+ *   budget's rate (one look per interval), holds at most two and starts with two, one of
+ *   which the first look (the one that prices the table) spends;
+ * - when its last look is two intervals old, credit or not (half the budget: the counts can
+ *   stay where they were while a listener opened and a connection closed);
+ * - at max_ms whatever the budget says.
+ * Looks without credit put it in debt by at most one look, so a dear spell (a table that grew,
+ * then shrank) is paid back within an interval. Under steady change that is one look per
  * interval, the same CPU as without the counts; a change after a quiet spell is looked at
  * within min_ms instead of within an interval.
  */
@@ -25,7 +30,7 @@ typedef struct {
   double costs[PW_PACE_WINDOW]; /* whole looks' CPU, ms */
   int ncosts, next_cost;
   uint32_t interval_ms; /* between whole looks, as the budget sets it */
-  double credit_ms;     /* CPU the budget has accrued and no look spent yet */
+  double credit;        /* looks the budget has accrued and none has spent yet, in [-1, 2] */
   uint64_t credit_at_ns, last_look_ns;
   int moved; /* the counts moved since the last whole look */
 } pw_pace_t;
@@ -41,8 +46,7 @@ uint32_t pw_pace_sleep_ms(const pw_pace_t *p, int have_counts);
 /* On a counting wake: whether to look at the whole table now (`moved`: the counts moved). */
 int pw_pace_look_now(pw_pace_t *p, uint64_t now_ns, int moved);
 
-/* After a wake's work: `cost_ms` of CPU spent, `whole` when it was a whole look. Only whole
- * looks are priced and charged; reading the counts (~10-20 us) is a wake's floor. */
-void pw_pace_record(pw_pace_t *p, uint64_t now_ns, double cost_ms, int whole);
+/* After a whole look that cost `cost_ms` of CPU: prices the table, spends a look's credit. */
+void pw_pace_looked(pw_pace_t *p, uint64_t now_ns, double cost_ms);
 
 #endif

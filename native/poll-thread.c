@@ -103,9 +103,9 @@ static uint64_t monotonic_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* On a wake that may read the counts: 1 when they say a round of dumps is due, 0 when the wake
- * is done (counted). */
-static int dump_due(poller_t *p, uint64_t started) {
+/* On a wake that may read the counts: 1 when a round of dumps is due, 0 when the counts
+ * answered the wake (counted). */
+static int dump_due(poller_t *p) {
   if (!pw_pace_counting(&p->pace, p->have_counts)) return 1;
   int moved = pw_counters_moved(&p->counters);
   if (moved < 0) {
@@ -115,7 +115,6 @@ static int dump_due(poller_t *p, uint64_t started) {
   }
   if (pw_pace_look_now(&p->pace, monotonic_ns(), moved)) return 1;
   atomic_fetch_add(&p->counted, 1);
-  pw_pace_record(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6, 0);
   return 0;
 }
 
@@ -159,8 +158,8 @@ static void *poller_main(void *arg) {
       notify(p, errno, "poll");
       return NULL;
     }
+    if (!dump_due(p)) continue;
     uint64_t started = thread_cpu_ns();
-    if (!dump_due(p, started)) continue;
     const char *syscall = NULL;
     int changed = round_of(p, &syscall);
     if (changed < 0) {
@@ -170,7 +169,7 @@ static void *poller_main(void *arg) {
     uint64_t cost = thread_cpu_ns() - started;
     atomic_store(&p->cost_ns, cost);
     atomic_fetch_add(&p->rounds, 1);
-    pw_pace_record(&p->pace, monotonic_ns(), (double)cost / 1e6, 1);
+    pw_pace_looked(&p->pace, monotonic_ns(), (double)cost / 1e6);
     atomic_store(&p->interval_ms, p->pace.interval_ms);
     if (changed) {
       atomic_fetch_add(&p->changes, 1);
@@ -362,7 +361,7 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
     pw_throw_errno(env, err, syscall ? syscall : "sock_diag", NULL);
     return NULL;
   }
-  pw_pace_record(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6, 1);
+  pw_pace_looked(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6);
   atomic_store(&p->interval_ms, p->pace.interval_ms);
   p->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (p->wakefd < 0) {

@@ -65,7 +65,7 @@ export function bytesMoving(delta: 1 | -1): HeapMode | null {
 }
 
 /** Commands that answer and end: startup is what their users wait on (see flagsBeforeLoading). */
-const QUICK_COMMANDS: ReadonlySet<string> = new Set(['list', 'wait', 'kill', 'completion', 'help']);
+const QUICK_COMMANDS: ReadonlySet<string> = new Set(['list', 'ls', 'wait', 'kill', 'completion', 'help']);
 
 /**
  * Whether the command set its heap flags before loading the rest of portwatch (main.ts). V8

@@ -4,7 +4,8 @@
  * search (the named process's fd table, its family, its command line): 1–2 ms more on that
  * one event, measured on `wait`, which answers that one event only. Running the same search
  * once, on a socket of this process and through a resolver of its own, compiles it while the
- * watcher is idle. Nothing it finds is kept.
+ * watcher is idle. Nothing it finds is kept, and it runs once per process however many
+ * watchers ask.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { ownershipsOf } from './ownership.js';
@@ -31,15 +32,29 @@ function ownSocketInode(procRoot: string): number | null {
   return null;
 }
 
-/**
- * Looks for the owner of one of this process's own sockets, naming this process as the one a
- * kernel event would have named. True when the search found this process (it ran end to
- * end); false when this process has no socket or /proc could not be read.
- */
-export async function warmUpOwnerSearch(procRoot = '/proc'): Promise<boolean> {
+async function search(procRoot: string): Promise<boolean> {
   const inode = ownSocketInode(procRoot);
   if (inode === null) return false;
-  const found = await new SocketOwners(procRoot).resolve([inode], { likely: [process.pid] });
+  // A socket that closed meanwhile must not become a walk over every process: give up instead.
+  const stillListening = (): Promise<Set<number>> => Promise.resolve(new Set());
+  const found = await new SocketOwners(procRoot).resolve([inode], { likely: [process.pid], stillListening });
   const ownership = ownershipsOf(found).get(inode);
   return ownership?.holders.some((h) => h.pid === process.pid) ?? false;
+}
+
+const searches = new Map<string, Promise<boolean>>();
+
+/**
+ * Looks for the owner of one of this process's own sockets, naming this process as the one a
+ * kernel event would have named; once per process (per procRoot), later calls share the
+ * answer. True when the search found this process (it ran end to end); false when this
+ * process has no socket or /proc could not be read.
+ */
+export function warmUpOwnerSearch(procRoot = '/proc'): Promise<boolean> {
+  let done = searches.get(procRoot);
+  if (done === undefined) {
+    done = search(procRoot).catch(() => false);
+    searches.set(procRoot, done);
+  }
+  return done;
 }

@@ -100,7 +100,7 @@ describe('the V8 flags the command sets for itself', () => {
 
   it('are set before loading for commands that run for long, after it for quick ones', () => {
     const argv = (...args: string[]): string[] => ['node', 'main.js', ...args];
-    for (const quick of ['list', 'wait', 'kill', 'completion', 'help']) expect(flagsBeforeLoading(argv(quick, '3000'))).toBe(false);
+    for (const quick of ['list', 'ls', 'wait', 'kill', 'completion', 'help']) expect(flagsBeforeLoading(argv(quick, '3000'))).toBe(false);
     for (const long of ['watch', 'serve', 'run', 'mcp', 'forward']) expect(flagsBeforeLoading(argv(long))).toBe(true);
     expect(flagsBeforeLoading(argv())).toBe(true); // bare portwatch watches
     expect(flagsBeforeLoading(argv('--log-level', 'debug', 'list'))).toBe(true); // options first: cannot tell, so long

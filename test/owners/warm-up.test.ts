@@ -24,6 +24,13 @@ describe('warmUpOwnerSearch: the owner search run once off the clock', () => {
     expect(await warmUpOwnerSearch()).toBe(true);
   });
 
+  it('runs once per process: later calls share the first answer', async () => {
+    await holdASocket();
+    const first = warmUpOwnerSearch();
+    expect(warmUpOwnerSearch()).toBe(first);
+    expect(await first).toBe(true);
+  });
+
   it('is false, not an error, where /proc cannot be read', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pw-warm-'));
     try {
