@@ -1,24 +1,19 @@
 /**
- * scan(): one look at the listening sockets, with owners attached. The one place where a
- * source is chosen. A Scanner keeps the caches that make repeated scans cheap (the
+ * scan(): one look at the listening sockets, with owners attached, through the source
+ * sources/select-source.ts picks. A Scanner keeps the caches that make repeated scans cheap (the
  * watcher holds one); scan() is a one-shot Scanner.
  */
-import { geteuid } from 'node:process';
 import { PortwatchError } from './errors.js';
 import type { Listener } from './listener.js';
 import { netnsOf, processExists } from './namespaces.js';
 import { ownershipsOf, UNKNOWN_OWNER, type Ownership } from './owners/ownership.js';
 import { SocketOwners } from './owners/socket-owners.js';
 import { warmUpOwnerSearch } from './owners/warm-up.js';
-import { createProcNetSource } from './sources/proc-net.js';
-import { createSockDiagSource } from './sources/sock-diag.js';
-import { sockDiagUnavailableReason } from './sources/sock-diag-addon.js';
 import type { RawSocket, ScanTarget, Source, SourceName } from './sources/source.js';
-import { createSsSource } from './sources/ss.js';
+import { selectSource, type SourceChoice } from './sources/select-source.js';
 import { dualStackOf, StableListeners } from './stable-listeners.js';
 
-export type SourceChoice = SourceName | 'auto';
-export const SOURCE_CHOICES: readonly SourceChoice[] = ['auto', 'sockdiag', 'procfs', 'ss'];
+export { selectSource, SOURCE_CHOICES, type SourceChoice } from './sources/select-source.js';
 
 export interface ScanOptions {
   /**
@@ -64,45 +59,6 @@ export interface ScanResult {
    * listener, not per scan, so the watcher's interval policy leaves it out.
    */
   attributionMs: number;
-}
-
-function unavailable(name: SourceName, why: string): PortwatchError {
-  return new PortwatchError('ESOURCE_UNAVAILABLE', `source '${name}' is not available here: ${why}`);
-}
-
-function isRoot(): boolean {
-  return typeof geteuid === 'function' && geteuid() === 0;
-}
-
-/** Picks the source. Throws PortwatchError('ESOURCE_UNAVAILABLE') with the reason. */
-export function selectSource(choice: SourceChoice = 'auto', netnsPid?: number): Source {
-  if (process.platform !== 'linux') {
-    throw new PortwatchError('ESOURCE_UNAVAILABLE', `portwatch reads Linux socket tables; ${process.platform} is not supported yet`);
-  }
-  switch (choice) {
-    case 'sockdiag': {
-      const source = createSockDiagSource();
-      if (!source) throw unavailable('sockdiag', sockDiagUnavailableReason() ?? 'the native addon did not load');
-      return source;
-    }
-    case 'procfs':
-      return createProcNetSource();
-    case 'ss': {
-      const source = createSsSource();
-      if (!source) throw unavailable('ss', 'ss (iproute2) is not installed');
-      return source;
-    }
-    case 'auto': {
-      // Another namespace through sock_diag means setns(), which needs root; /proc does not.
-      if (netnsPid === undefined || isRoot()) {
-        const sockdiag = createSockDiagSource();
-        if (sockdiag) return sockdiag;
-      }
-      return createProcNetSource();
-    }
-    default:
-      throw new PortwatchError('EUSAGE', `unknown source '${String(choice)}' (use one of: ${SOURCE_CHOICES.join(', ')})`);
-  }
 }
 
 export class Scanner {
