@@ -19,28 +19,31 @@
  * runs the churn alone. Prints Markdown tables with the targets of issue 8.
  */
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { CONSUMERS, startWait } from './busy-host/consumers.mjs';
 import { printTables } from './busy-host/report.mjs';
 import { cpuMsOf, idleCost, jitter, msBetween, nowNs, rssMbOf, sleep, until } from './busy-host/measure.mjs';
 import { Driver, startBusyHost, stopAll } from './busy-host/processes.mjs';
 
-const { values } = parseArgs({
-  options: {
-    n: { type: 'string', default: '20' },
-    'idle-s': { type: 'string', default: '5' },
-    'churn-s': { type: 'string', default: '20' },
-    'churn-rate': { type: 'string', default: '500' },
-    'churn-life-ms': { type: 'string', default: '1000' },
-    'wait-runs': { type: 'string', default: '5' },
-    'wait-head-ms': { type: 'string', default: '500' },
-    fds: { type: 'string', default: '100000' },
-    processes: { type: 'string', default: '1000' },
-    consumers: { type: 'string', default: 'watch,serve,mcp,run,wait' },
-    'churn-consumers': { type: 'string', default: 'watch' },
-    modes: { type: 'string', default: 'tracefs,poll,poll-unpriv' },
+const { values } = benchArgs(
+  {
+    options: {
+      n: { type: 'string', default: '20' },
+      'idle-s': { type: 'string', default: '5' },
+      'churn-s': { type: 'string', default: '20' },
+      'churn-rate': { type: 'string', default: '500' },
+      'churn-life-ms': { type: 'string', default: '1000' },
+      'wait-runs': { type: 'string', default: '5' },
+      'wait-head-ms': { type: 'string', default: '500' },
+      fds: { type: 'string', default: '100000' },
+      processes: { type: 'string', default: '1000' },
+      consumers: { type: 'string', default: 'watch,serve,mcp,run,wait' },
+      'churn-consumers': { type: 'string', default: 'watch' },
+      modes: { type: 'string', default: 'tracefs,poll,poll-unpriv' },
+    },
   },
-});
+  import.meta.url,
+);
 const N = Number(values.n);
 const IDLE_S = Number(values['idle-s']);
 const WAIT_RUNS = Number(values['wait-runs']);

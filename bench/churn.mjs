@@ -24,29 +24,32 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { clearInterval, setInterval } from 'node:timers';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { Sink } from './busy-host/consumers.mjs';
 import { cpuMsOf, idleCost, jitter, msBetween, nowNs, quantile, rssMbOf, sleep, until } from './busy-host/measure.mjs';
 import { CLI, Driver, start, startBusyHost, stop, stopAll } from './busy-host/processes.mjs';
 
-const { values } = parseArgs({
-  options: {
-    trigger: { type: 'string', default: 'tracefs' },
-    rate: { type: 'string', default: '500' },
-    seconds: { type: 'string', default: '30' },
-    'life-ms': { type: 'string', default: '1000' },
-    n: { type: 'string', default: '40' },
-    'gap-ms': { type: 'string', default: '300' },
-    'idle-s': { type: 'string', default: '5' },
-    fds: { type: 'string', default: '0' },
-    processes: { type: 'string', default: '0' },
-    cli: { type: 'string', default: CLI },
-    debug: { type: 'boolean', default: false },
-    'debug-log': { type: 'string' },
-    'node-arg': { type: 'string', multiple: true, default: [] },
-    json: { type: 'boolean', default: false },
+const { values } = benchArgs(
+  {
+    options: {
+      trigger: { type: 'string', default: 'tracefs' },
+      rate: { type: 'string', default: '500' },
+      seconds: { type: 'string', default: '30' },
+      'life-ms': { type: 'string', default: '1000' },
+      n: { type: 'string', default: '40' },
+      'gap-ms': { type: 'string', default: '300' },
+      'idle-s': { type: 'string', default: '5' },
+      fds: { type: 'string', default: '0' },
+      processes: { type: 'string', default: '0' },
+      cli: { type: 'string', default: CLI },
+      debug: { type: 'boolean', default: false },
+      'debug-log': { type: 'string' },
+      'node-arg': { type: 'string', multiple: true, default: [] },
+      json: { type: 'boolean', default: false },
+    },
   },
-});
+  import.meta.url,
+);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const LIFE_MS = Number(values['life-ms']);

@@ -16,20 +16,23 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { msBetween, nowNs, quantile, sleep } from './busy-host/measure.mjs';
 import { Driver, startBusyHost, stopAll, track } from './busy-host/processes.mjs';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    'head-ms': { type: 'string', default: '500' },
-    fds: { type: 'string', default: '100000' },
-    processes: { type: 'string', default: '1000' },
-    trigger: { type: 'string', default: process.getuid?.() === 0 ? 'tracefs' : 'poll' },
-    dist: { type: 'string', default: new URL('../dist', import.meta.url).pathname },
+const { values } = benchArgs(
+  {
+    options: {
+      runs: { type: 'string', default: '5' },
+      'head-ms': { type: 'string', default: '500' },
+      fds: { type: 'string', default: '100000' },
+      processes: { type: 'string', default: '1000' },
+      trigger: { type: 'string', default: process.getuid?.() === 0 ? 'tracefs' : 'poll' },
+      dist: { type: 'string', default: new URL('../dist', import.meta.url).pathname },
+    },
   },
-});
+  import.meta.url,
+);
 const log = (m) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 // The watcher: one port, `filter` or `select`; prints "ready NS", then "open NS PID" and exits.

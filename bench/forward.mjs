@@ -29,21 +29,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { createInterface } from 'node:readline';
 import { setupOnce, upload } from './forward-target.mjs';
 
-const { values } = parseArgs({
-  options: {
-    gib: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
-    setups: { type: 'string', default: '300' },
-    idle: { type: 'string', default: '1000' },
-    listens: { type: 'string', default: '20' },
-    // Which rows to run besides direct: netns, netns-js, serve, socat, socat-splice.
-    paths: { type: 'string', default: 'netns,netns-js,serve,socat,socat-splice' },
+const { values } = benchArgs(
+  {
+    options: {
+      gib: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '3' },
+      setups: { type: 'string', default: '300' },
+      idle: { type: 'string', default: '1000' },
+      listens: { type: 'string', default: '20' },
+      // Which rows to run besides direct: netns, netns-js, serve, socat, socat-splice.
+      paths: { type: 'string', default: 'netns,netns-js,serve,socat,socat-splice' },
+    },
   },
-});
+  import.meta.url,
+);
 const PATHS = new Set(values.paths.split(','));
 const TOTAL = Math.round(Number(values.gib) * 1024 ** 3);
 const ROUNDS = Math.max(1, Number(values.rounds));

@@ -12,20 +12,23 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { createInterface } from 'node:readline';
 import { createProcNetSource } from '../dist/sources/proc-net.js';
 import { createSockDiagSource } from '../dist/sources/sock-diag.js';
 import { createSsSource, findExecutable } from '../dist/sources/ss.js';
 import { parseSs } from '../dist/parse/ss.js';
 
-const { values } = parseArgs({
-  options: {
-    connections: { type: 'string', default: '20000' },
-    'idle-seconds': { type: 'string', default: '30' },
-    detections: { type: 'string', default: '40' },
+const { values } = benchArgs(
+  {
+    options: {
+      connections: { type: 'string', default: '20000' },
+      'idle-seconds': { type: 'string', default: '30' },
+      detections: { type: 'string', default: '40' },
+    },
   },
-});
+  import.meta.url,
+);
 const N = Number(values.connections);
 const IDLE_S = Number(values['idle-seconds']);
 const DETECTIONS = Number(values.detections);

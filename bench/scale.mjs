@@ -24,21 +24,24 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { idleCost, msBetween, nowNs, quantile, sleep, until } from './busy-host/measure.mjs';
 import { CLI, Driver, PYTHON, start, startBusyHost, stop, stopAll, track } from './busy-host/processes.mjs';
 
-const { values } = parseArgs({
-  options: {
-    listeners: { type: 'string', default: '5000' },
-    connections: { type: 'string', default: '60000' },
-    'idle-s': { type: 'string', default: '10' },
-    'settle-s': { type: 'string', default: '10' },
-    probes: { type: 'string', default: '20' },
-    'spaced-probes': { type: 'string', default: '10' },
-    triggers: { type: 'string', default: process.getuid?.() === 0 ? 'poll,tracefs' : 'poll' },
+const { values } = benchArgs(
+  {
+    options: {
+      listeners: { type: 'string', default: '5000' },
+      connections: { type: 'string', default: '60000' },
+      'idle-s': { type: 'string', default: '10' },
+      'settle-s': { type: 'string', default: '10' },
+      probes: { type: 'string', default: '20' },
+      'spaced-probes': { type: 'string', default: '10' },
+      triggers: { type: 'string', default: process.getuid?.() === 0 ? 'poll,tracefs' : 'poll' },
+    },
   },
-});
+  import.meta.url,
+);
 const idleS = Number(values['idle-s']);
 const settleMs = Number(values['settle-s']) * 1000;
 const probes = Number(values.probes);

@@ -17,7 +17,7 @@
 import { request, createServer as createHttpServer, Agent } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const now = () => performance.timeOrigin + performance.now(); // absolute, comparable across threads
@@ -242,14 +242,17 @@ async function proxyOverhead(createServeServer, { requests, concurrency }) {
 }
 
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      clients: { type: 'string', default: '200' },
-      rounds: { type: 'string', default: '30' },
-      requests: { type: 'string', default: '20000' },
-      concurrency: { type: 'string', default: '32' },
+  const { values } = benchArgs(
+    {
+      options: {
+        clients: { type: 'string', default: '200' },
+        rounds: { type: 'string', default: '30' },
+        requests: { type: 'string', default: '20000' },
+        concurrency: { type: 'string', default: '32' },
+      },
     },
-  });
+    import.meta.url,
+  );
   const { createServeServer } = await import('../dist/serve/index.js');
   const clients = Number(values.clients);
   const fan = await fanOut(createServeServer, { clients, rounds: Number(values.rounds) });

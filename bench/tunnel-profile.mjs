@@ -22,24 +22,27 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.mjs';
 import { createInterface } from 'node:readline';
 import { setupOnce, upload } from './forward-target.mjs';
 
-const { values } = parseArgs({
-  options: {
-    mib: { type: 'string', default: '1024' },
-    conns: { type: 'string', default: '1,64' },
-    dir: { type: 'string', default: 'up,down' },
-    setups: { type: 'string', default: '200' },
-    idle: { type: 'string', default: '0' },
-    rounds: { type: 'string', default: '1' },
-    dist: { type: 'string', default: fileURLToPath(new URL('../dist', import.meta.url)) },
-    prof: { type: 'string' },
-    'node-flags': { type: 'string', default: '' },
-    gc: { type: 'boolean', default: false },
+const { values } = benchArgs(
+  {
+    options: {
+      mib: { type: 'string', default: '1024' },
+      conns: { type: 'string', default: '1,64' },
+      dir: { type: 'string', default: 'up,down' },
+      setups: { type: 'string', default: '200' },
+      idle: { type: 'string', default: '0' },
+      rounds: { type: 'string', default: '1' },
+      dist: { type: 'string', default: fileURLToPath(new URL('../dist', import.meta.url)) },
+      prof: { type: 'string' },
+      'node-flags': { type: 'string', default: '' },
+      gc: { type: 'boolean', default: false },
+    },
   },
-});
+  import.meta.url,
+);
 const TARGET = fileURLToPath(new URL('./forward-target.mjs', import.meta.url));
 
 const children = new Set();
