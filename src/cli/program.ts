@@ -1,8 +1,8 @@
 /**
  * The portwatch program: its commands, and `main` which runs one and turns what it throws
  * into a message and an exit code: 0 done, 1 failed (e.g. wait timed out), 2 usage error (bad
- * flag or value, source not available here), 130 interrupted wait. Loaded by main.ts once the
- * heap's flags are set.
+ * flag or value, source not available here), 130 interrupted wait. Loaded by main.ts, after
+ * the heap's flags for long-running commands and before them for quick ones.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';

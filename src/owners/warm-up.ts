@@ -7,27 +7,18 @@
  * watcher is idle. Nothing it finds is kept, and it runs once per process however many
  * watchers ask.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { procFs } from '../proc/proc-fs.js';
+import { socketInode } from './holders.js';
 import { ownershipsOf } from './ownership.js';
 import { SocketOwners } from './socket-owners.js';
 
 /** The inode of one of this process's sockets (a netlink socket, an IPC channel…), or null. */
 function ownSocketInode(procRoot: string): number | null {
-  let fds: string[];
-  try {
-    fds = readdirSync(`${procRoot}/self/fd`);
-  } catch {
-    return null;
-  }
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = readlinkSync(`${procRoot}/self/fd/${fd}`);
-    } catch {
-      continue; // closed since the listing
-    }
-    const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (m) return Number(m[1]);
+  const proc = procFs(procRoot);
+  for (const fd of proc.fds(process.pid) ?? []) {
+    const link = proc.fd(process.pid, fd); // null: closed since the listing
+    const inode = link === null ? null : socketInode(link);
+    if (inode !== null) return inode;
   }
   return null;
 }
