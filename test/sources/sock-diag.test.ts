@@ -474,6 +474,28 @@ for line in sys.stdin:
     expect(failures).toEqual([]);
   });
 
+  it('counting, the poller still looks every two intervals when nothing moves the counts', async (ctx) => {
+    const source = requireSource(ctx);
+    const ns = await namespace(ctx);
+    // A look in this small namespace costs ~50-150 µs: at 0.01 % its interval is 0.5-1.5 s,
+    // well above minMs, so it counts; with the ceiling at 10 minutes only the two-interval
+    // look can make it look while the namespace stays quiet.
+    const watch = source.watchChanges!(
+      { netnsPid: ns.pid },
+      { cpuBudget: 1e-4, minMs: 10, maxMs: 600_000 },
+      () => {},
+      () => {},
+    )!;
+    cleanups.push(() => watch.stop());
+    const stats = (): Extract<ChangeWatchStats, { running: true }> => watch.stats() as Extract<ChangeWatchStats, { running: true }>;
+    await waitFor(() => stats().counted >= 3, 'reads of the counts', DEADLINE_MS, 5);
+    expect(stats().intervalMs).toBeGreaterThan(10);
+    const looks = stats().looks;
+    await waitFor(() => stats().looks >= looks + 2, 'two looks with the counts still', 4 * DEADLINE_MS, 20);
+    expect(stats().changes).toBe(0);
+    expect(stats().counted).toBeGreaterThan(10 * 2); // most wakes were the counts alone
+  }, 60_000);
+
   it('the poller without counts it can read looks at every wake, as before; a netDir that is no string is a TypeError', async (ctx) => {
     requireSource(ctx);
     const addon = loadSockDiagAddon()!;

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
+import { Scanner } from '../../src/scan.js';
 import { createProcNetSource } from '../../src/sources/proc-net.js';
 import { createSockDiagSource } from '../../src/sources/sock-diag.js';
 import type { Source } from '../../src/sources/source.js';
@@ -152,6 +153,27 @@ describe('PortWatcher', () => {
     await waitFor(() => attempts >= 3, 'three failed scans'); // an unhandled 'error' would have crashed this test
     await w.close();
     await expect(w.whenReady()).rejects.toThrow(/closed before its first scan/);
+  });
+});
+
+describe('PortWatcher warm-up', () => {
+  it('compiles the owner search once, after ready, and not at all when closed at ready', async () => {
+    const warmUp = vi.spyOn(Scanner.prototype, 'warmUp');
+    try {
+      const w = started({ source: 'procfs' });
+      await w.whenReady();
+      await waitFor(() => warmUp.mock.calls.length === 1, 'the warm-up after ready', 5_000);
+      await scans(w, 2);
+      expect(warmUp).toHaveBeenCalledTimes(1);
+      expect(await warmUp.mock.results[0]!.value).toBe(true);
+      const closing = started({ source: 'procfs' });
+      await closing.whenReady();
+      await closing.close(); // before the idle moment the warm-up waits for
+      await new Promise((r) => setImmediate(r));
+      expect(warmUp).toHaveBeenCalledTimes(1);
+    } finally {
+      warmUp.mockRestore();
+    }
   });
 });
 
