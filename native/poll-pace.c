@@ -56,9 +56,9 @@ int pw_pace_look_now(pw_pace_t *p, uint64_t now_ns, int moved) {
   return p->moved && p->credit >= 1.0;
 }
 
-void pw_pace_looked(pw_pace_t *p, uint64_t now_ns, double cost_ms) {
+void pw_pace_looked(pw_pace_t *p, uint64_t now_ns, double cost_ms, int changed) {
   accrue(p, now_ns); /* at the old price: the time before this look */
-  p->credit -= 1.0;
+  if (!changed) p->credit -= 1.0; /* a change pays for the look that found it */
   if (p->credit < CREDIT_MIN) p->credit = CREDIT_MIN;
   p->moved = 0;
   p->last_look_ns = now_ns;

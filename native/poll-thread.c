@@ -14,7 +14,7 @@
  * [minMs, maxMs]; or a fixed interval. Nothing the host program does is charged to it. When
  * a round costs more than the budget allows every minMs (thousands of listeners), it reads the
  * kernel's socket counts every minMs instead and dumps when they moved (poll-pace.h,
- * sock-counters.h).
+ * sock-counters.h); a round that finds a change is paid by it, not by the budget.
  *
  * pollStart(fd, requests: Buffer[], policy, onEvent, netDir?): handle
  *   Shares `fd` (a sock_diag socket from openSocket(); the poller keeps a dup of it, closed by
@@ -169,7 +169,7 @@ static void *poller_main(void *arg) {
     uint64_t cost = thread_cpu_ns() - started;
     atomic_store(&p->cost_ns, cost);
     atomic_fetch_add(&p->rounds, 1);
-    pw_pace_looked(&p->pace, monotonic_ns(), (double)cost / 1e6);
+    pw_pace_looked(&p->pace, monotonic_ns(), (double)cost / 1e6, changed);
     atomic_store(&p->interval_ms, p->pace.interval_ms);
     if (changed) {
       atomic_fetch_add(&p->changes, 1);
@@ -361,7 +361,8 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
     pw_throw_errno(env, err, syscall ? syscall : "sock_diag", NULL);
     return NULL;
   }
-  pw_pace_looked(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6);
+  /* Everything is new to the first round: it spends credit like a look that found nothing. */
+  pw_pace_looked(&p->pace, monotonic_ns(), (double)(thread_cpu_ns() - started) / 1e6, 0);
   atomic_store(&p->interval_ms, p->pace.interval_ms);
   p->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (p->wakefd < 0) {

@@ -437,14 +437,14 @@ for line in sys.stdin:
     expect((dear.stats() as { lastLookUs: number }).lastLookUs).toBeGreaterThan(0);
   });
 
-  it('with a table too dear to look at every wake, the poller reads the socket counts and looks when they move, within its credit', async (ctx) => {
+  it('with a table too dear to look at every wake, the poller reads the socket counts and looks when they move: a look that finds a change is paid by it, one that finds nothing spends credit', async (ctx) => {
     const source = requireSource(ctx);
     const ns = await namespace(ctx);
     let changes = 0;
     const failures: Error[] = [];
     // No look fits this budget: its interval is the ceiling (10 minutes), so only the counts
-    // can make it look before then, and only with the credit it starts with: two looks' worth,
-    // one of which priced the table when it started.
+    // can make it look before then. It starts with two looks' credit, one of which priced the
+    // table when it started; the budget accrues next to nothing after that.
     const watch = source.watchChanges!(
       { netnsPid: ns.pid },
       { cpuBudget: 1e-9, minMs: 10, maxMs: 600_000 },
@@ -462,15 +462,31 @@ for line in sys.stdin:
     const looks = stats().looks;
     await countedAfter(5);
     expect(stats().looks).toBe(looks); // nothing moved: no look
-    await ns.ask('listen');
-    await waitFor(() => changes === 1, 'the listen() seen through the counts', DEADLINE_MS, 5);
-    expect(stats().looks).toBe(looks + 1);
-    // That spent the rest of its credit, and the budget accrues next to nothing: the close
-    // moves the counts, but waits for the ceiling.
-    await ns.ask('close');
+    // Listeners that open and close one after another: each look finds its change, which
+    // pays for it, so the credit is still there for the next.
+    for (const [what, n] of [
+      ['listen', 1],
+      ['close', 2],
+      ['listen', 3],
+      ['close', 4],
+    ] as const) {
+      await ns.ask(what);
+      await waitFor(() => changes === n, `the ${what}() seen through the counts`, DEADLINE_MS, 5);
+      expect(stats().looks).toBe(looks + n);
+    }
+    // A connection moves the counts but not the table: that look finds nothing and spends the
+    // last look's credit.
+    await ns.ask('connect');
+    await waitFor(() => stats().looks === looks + 5, 'a look after the connection', DEADLINE_MS, 5);
+    expect(changes).toBe(4);
+    // Now the counts move and there is no credit: a second connection, then even a listen(),
+    // wait for the ceiling.
+    await ns.ask('connect');
     await countedAfter(10);
-    expect(changes).toBe(1);
-    expect(stats().looks).toBe(looks + 1);
+    await ns.ask('listen');
+    await countedAfter(10);
+    expect(stats().looks).toBe(looks + 5);
+    expect(changes).toBe(4);
     expect(failures).toEqual([]);
   });
 
