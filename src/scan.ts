@@ -75,6 +75,8 @@ export class Scanner {
   private readonly sockets = new Map<number, Known>();
   /** Scans so far: the stamp of the current one. */
   private passes = 0;
+  /** Wanted sockets the last scan left without an owner. */
+  private unowned = 0;
   /** Rows → sorted listeners; a socket that stays is the same object scan after scan. */
   private readonly stable = new StableListeners();
   /**
@@ -123,7 +125,8 @@ export class Scanner {
     const attributionStarted = process.hrtime.bigint();
     if (this.withOwners && unknown.length > 0) await this.attribute(unknown, likelyOwners, target);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
-    const found = unknown.some((inode) => ownership(inode) !== UNKNOWN_OWNER);
+    const stillUnknown = unknown.filter((inode) => ownership(inode) === UNKNOWN_OWNER).length;
+    const found = stillUnknown < unknown.length;
     const listeners =
       same && !found
         ? last.listeners
@@ -134,6 +137,7 @@ export class Scanner {
             (inode) => ownership(inode).holders,
           );
     this.last = { raws, rows, unknown, listeners };
+    this.unowned = this.withOwners ? stillUnknown : 0;
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs };
   }
@@ -145,6 +149,22 @@ export class Scanner {
    */
   warmUp(): Promise<boolean> {
     return this.withOwners ? warmUpOwnerSearch() : Promise.resolve(false);
+  }
+
+  /** Wanted sockets whose owner the last scan could not find (0 without owners): a later scan looks again. */
+  get ownersPending(): number {
+    return this.unowned;
+  }
+
+  /**
+   * Milliseconds until a scan would look again for an owner not found yet (0: at the next
+   * scan), or null when none is pending. A socket no walk could find is looked for again with
+   * back-off (1 s doubling to 60 s; socket-owners.ts): scanning sooner finds nothing more.
+   */
+  ownerRetryInMs(now = Date.now()): number | null {
+    if (this.unowned === 0) return null;
+    const at = this.owners.nextRetryAt();
+    return at === null ? 0 : Math.max(0, at - now);
   }
 
   /** How many times this scanner has walked /proc/<pid>/fd to find owners. */

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenerKey, type Listener } from '../src/listener.js';
 import { Scanner, scan, selectSource } from '../src/scan.js';
+import { createProcNetSource } from '../src/sources/proc-net.js';
 import type { SourceName } from '../src/sources/source.js';
 import { holdSockets, netnsSupport, stopAll, waitFor, type SocketSpec } from './helpers/processes.js';
 
@@ -252,5 +253,36 @@ describe('select: sockets nobody asked about cost no owner walk', () => {
 
   it('a select that is not a function is a usage error', () => {
     expect(() => new Scanner({ select: 'tcp' as unknown as () => boolean })).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
+  });
+});
+
+describe('ownersPending: what the next scan must look for again', () => {
+  it('counts the wanted sockets whose owner the last scan could not find, and is 0 without owners', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const real = createProcNetSource();
+    const mine = (await real.scan({})).find((raw) => raw.port === holder.ports[0]);
+    expect(mine).toBeDefined();
+    // An inode no process holds: sockets in flight in a unix socket's queue look like this.
+    const orphan = { ...mine!, port: 1, inode: 2 ** 31 - 7 };
+    let rows = [mine!, orphan];
+    const source = { name: 'procfs' as const, scan: () => Promise.resolve(rows) };
+    const scanner = new Scanner({ source });
+    expect(scanner.ownersPending).toBe(0);
+    expect(scanner.ownerRetryInMs()).toBeNull();
+    await scanner.scan();
+    expect(scanner.ownersPending).toBe(1);
+    // One walk could not find it: looked for again after the back-off's first second, not sooner.
+    const retry = scanner.ownerRetryInMs();
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(1_000);
+    expect(scanner.ownerRetryInMs(Date.now() + 5_000)).toBe(0);
+    rows = [mine!];
+    await scanner.scan();
+    expect(scanner.ownersPending).toBe(0);
+    expect(scanner.ownerRetryInMs()).toBeNull();
+    const bare = new Scanner({ source, owners: false });
+    rows = [mine!, orphan];
+    await bare.scan();
+    expect(bare.ownersPending).toBe(0);
   });
 });

@@ -145,6 +145,13 @@ export class SocketOwners {
     return this.holdersOf(hits);
   }
 
+  /** When the earliest inode no walk could find is due to be looked for again (the clock's ms), or null when none is. */
+  nextRetryAt(): number | null {
+    let at: number | null = null;
+    for (const miss of this.misses.values()) if (at === null || miss.retryAt < at) at = miss.retryAt;
+    return at;
+  }
+
   /** Forgets everything about inodes that are gone, so memory follows the live sockets. */
   forget(isLive: (inode: number) => boolean): void {
     for (const inode of this.misses.keys()) if (!isLive(inode)) this.misses.delete(inode);

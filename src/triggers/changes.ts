@@ -2,7 +2,8 @@
  * The poll trigger when the source can look for changes off the main thread (sock_diag's
  * native poller): the same interval policy, priced on the poller's own CPU, but a quiet look
  * never wakes Node. The watcher scans when the poller says the table changed; its own timer
- * runs at the policy's ceiling (5 s by default) only as a safety net and for owner retries.
+ * runs at the policy's ceiling (5 s by default) only to retry owners not found yet or a scan
+ * that failed, and otherwise once a minute as a check (watcher.ts).
  */
 import type { ChangePolicy, ChangeWatch, ScanTarget, Source } from '../sources/source.js';
 import type { Trigger, TriggerSubscriber } from './trigger.js';

@@ -85,6 +85,11 @@ export class Schedule {
     this.failures++;
   }
 
+  /** The last scan failed: the next waits for the back-off. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   /** Estimated CPU of one periodic tick, in ms (0 before any was measured). */
   tickCostMs(): number {
     if (this.costs.length === 0) return 0;

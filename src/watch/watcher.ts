@@ -20,6 +20,7 @@ import { eventIterator, type EventSink } from './event-iterator.js';
 import { policyFrom } from './options.js';
 import { ScanQueue, type ScanJob } from './scan-queue.js';
 import { Schedule, tickWorkMs } from './schedule.js';
+import { timerDelayMs } from './timer-delay.js';
 import type { PortWatcherEvents, TickEvent, WatchOptions } from './watch-types.js';
 import { cpuMs } from './cpu-time.js';
 
@@ -34,6 +35,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private readonly queue: ScanQueue;
   private readonly filter: (l: Listener) => boolean;
   private readonly signal: AbortSignal | undefined;
+  /** Another process's namespace is watched (netnsPid): its exit is noticed by a scan. */
+  private readonly watchesProcess: boolean;
   private readonly onAbort = (): void => void this.close();
   private started: StartedTrigger = noTrigger;
   private current: Listener[] | null = null;
@@ -53,6 +56,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.filter = options.filter ?? (() => true);
     this.queue = new ScanQueue((job) => this.tick(job), options.persistent ?? false);
     this.signal = options.signal;
+    this.watchesProcess = options.netnsPid !== undefined;
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -211,11 +215,14 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.queue.arm(next);
   }
 
-  /** Until the next scan on the timer: the policy's, or the safety net's pace when the trigger polls by itself. */
   private timerDelayMs(): number {
-    const { safetyNetMs, ownsInterval } = this.started.trigger;
-    const delayMs = this.schedule.nextDelayMs(safetyNetMs ?? 0);
-    return ownsInterval === true && safetyNetMs !== null ? Math.max(delayMs, safetyNetMs) : delayMs;
+    const { trigger } = this.started;
+    return timerDelayMs({
+      trigger,
+      schedule: this.schedule,
+      ownerRetryMs: this.scanner.ownerRetryInMs(),
+      watchesProcess: this.watchesProcess,
+    });
   }
 
   /** 'error' with no listener would throw; a watcher must never take its host down. */

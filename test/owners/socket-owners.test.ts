@@ -58,12 +58,16 @@ describe('SocketOwners', () => {
     await holder.close(0);
     expect((await owners.resolve([inode as number])).has(inode as number)).toBe(false);
     expect(owners.stats.walks).toBe(2);
+    expect(owners.nextRetryAt()).toBe(1_000); // when a look would next be spent on it
     clock += 10;
     await owners.resolve([inode as number]); // within the back-off: no look at all
     expect(owners.stats).toMatchObject({ walks: 2, newProcessLooks: 0 });
     clock += 1_000;
     await owners.resolve([inode as number]); // back-off over: a look at new processes only
     expect(owners.stats).toMatchObject({ walks: 2, newProcessLooks: 1 });
+    expect(owners.nextRetryAt()).toBe(1_010 + 2_000); // doubled
+    owners.forget(() => false);
+    expect(owners.nextRetryAt()).toBeNull();
   });
 
   it('a socket no walk can find costs one walk in its life; later only new processes are read', async () => {

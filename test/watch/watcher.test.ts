@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi, type TestContext } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
 import { Scanner } from '../../src/scan.js';
 import { createProcNetSource } from '../../src/sources/proc-net.js';
 import { createSockDiagSource } from '../../src/sources/sock-diag.js';
 import type { Source } from '../../src/sources/source.js';
 import type { Trigger, TriggerSubscriber } from '../../src/triggers/trigger.js';
+import { POLLER_CHECK_MS } from '../../src/watch/timer-delay.js';
 import { PortWatcher, watch, type ScanEvent, type TickEvent } from '../../src/watch/watcher.js';
-import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { holdSockets, netnsSupport, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs, tracefsSkipReason } from '../helpers/tracefs.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -196,6 +197,11 @@ describe('PortWatcher resources', () => {
   });
 });
 
+function skipWith(ctx: TestContext, reason: string): void {
+  console.warn(`skipped "${ctx.task.name}": ${reason}`);
+  ctx.skip(reason);
+}
+
 /** A trigger of the test's own: it hints (or fails) when the test says so. */
 function manualTrigger(): Trigger & { subscriber: TriggerSubscriber | null; stopped: number } {
   const t = {
@@ -212,9 +218,13 @@ function manualTrigger(): Trigger & { subscriber: TriggerSubscriber | null; stop
 }
 
 describe('PortWatcher triggers', () => {
-  it('polls when asked to, and says which trigger and why in every scan and tick', async () => {
-    // sock_diag polls off the main thread at the interval; the watcher's own timer runs at the ceiling.
-    const w = started({ trigger: 'poll', maxInterval: 200 });
+  it('polls when asked to, and says which trigger and why in every scan and tick', async (ctx) => {
+    // sock_diag polls off the main thread at the interval; the watcher's own timer runs at the
+    // ceiling while a target process may exit (only a scan of the watcher's own notices).
+    const support = netnsSupport();
+    if (!support.ok) return skipWith(ctx, support.reason);
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }], { netns: true });
+    const w = started({ trigger: 'poll', maxInterval: 200, netnsPid: holder.pid });
     const scansSeen: ScanEvent[] = [];
     const ticks: TickEvent[] = [];
     w.on('scan', (s) => scansSeen.push(s));
@@ -234,6 +244,25 @@ describe('PortWatcher triggers', () => {
     const later = ticks.slice(1).find((t) => t.walks === 0);
     expect(later?.costMs).toBeGreaterThanOrEqual(0);
     expect(later?.estimateMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('with a poller thread and nothing to retry, its own timer only checks once a minute', async (ctx) => {
+    // Owners off: nothing can be left unattributed on whatever host this runs, and our own
+    // namespace: no target process to outlive.
+    const w = started({ trigger: 'poll', maxInterval: 200, owners: false });
+    if (w.source !== 'sockdiag') {
+      const reason = `no poller thread without the sock_diag addon (source ${w.source})`;
+      if (process.env.PORTWATCH_REQUIRE_NATIVE === '1') throw new Error(reason);
+      return skipWith(ctx, reason);
+    }
+    const ticks: TickEvent[] = [];
+    w.on('tick', (t) => ticks.push(t));
+    await w.whenReady();
+    const looks = (): number => (w.triggerStats as { looks?: number } | null)?.looks ?? 0;
+    const before = looks();
+    await waitFor(() => looks() >= before + 25, 'the poller looking by itself, 25 times at 20 ms');
+    expect(ticks[0]).toMatchObject({ reason: 'first', nextMs: POLLER_CHECK_MS });
+    expect(ticks.filter((t) => t.reason === 'timer')).toEqual([]);
   });
 
   it('auto takes tracefs as root where it works, and polls for a source of your own', async () => {
