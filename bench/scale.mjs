@@ -3,23 +3,28 @@
  * How `portwatch watch` scales with what the host holds (`node bench/scale.mjs`; needs
  * `npm run build`; root for the tracefs rows; part of `npm run bench`, never of `npm test`):
  *
- *   node bench/scale.mjs [--listeners 5000] [--connections 60000] [--idle-s 10] [--settle-s 10]
+ *   node bench/scale.mjs [--listeners 5000] [--connections 60000] [--idle-s 10] [--settle-s 30]
  *     [--probes 20] [--spaced-probes 10] [--triggers poll,tracefs]
  *
  * Two hosts, each measured with `portwatch watch --json` as a user starts it:
- * - "many listeners": --listeners TCP listeners held by one process. Reported: the interval
- *   polling settles on (the median `nextMs` of the debug log's scan lines once settled, or the
- *   `poller.intervalMs` they carry when a poller thread looks), a quiet tick's (or look's) cost, idle CPU of the whole process (all threads, schedstat) and RSS, and
- *   listen() → open for --probes listeners opened one at a time (each closed, then 50 ms–2 s
- *   before the next: steady change), and for polling also --spaced-probes listeners opened
- *   4–6 s apart (a change after a quiet spell: a table too dear to look at every 100 ms is
- *   looked at when the kernel's socket counts move, as often as the budget's credit allows).
+ * - "many listeners": --listeners TCP listeners held by one process. Reported: how it looks
+ *   while nothing changes (a poller thread: how often it read the kernel's socket counts and
+ *   how many whole looks it took in --idle-s, with the budget's interval; else the median
+ *   `nextMs` of the debug log's timer scans), a quiet tick's (or look's) cost, idle CPU of the
+ *   whole process (all threads, schedstat) and RSS, and listen() → open for --probes
+ *   listeners opened one at a time (each closed, then 50 ms–2 s before the next: steady
+ *   change), and for polling also --spaced-probes listeners opened 4–6 s apart (a change
+ *   after a quiet spell). A table too dear to look at every 100 ms is looked at when the
+ *   counts move; a look that finds a change is paid by it, one that finds nothing by the budget.
  * - "many connections, one listener nobody owns": --connections established loopback
  *   connections and one listener whose only reference is in flight in a unix socket's queue
  *   (bench/busy-host/load.py), so no /proc walk can ever attribute it. Reported: idle CPU, RSS
  *   and listen() → open as above.
  * Idle CPU is measured in a run without debug logging (a log line per tick costs CPU of its
- * own); the interval in a second run with it. Targets (the engine issue): 5,000 listeners →
+ * own); the interval in a second run with it. Both after --settle-s: in its first ~20 s a
+ * watcher of 5,000 listeners is not idle yet: V8's memory reducer runs a few collections once
+ * the first scan's garbage is left (~80 ms of CPU in all, 3–5 MB less RSS after; by hand, the
+ * 8–18 s window costs 1.0–1.2 % of a core with it and 0.2–0.3 % with --no-memory-reducer). Targets (the engine issue): 5,000 listeners →
  * poll interval ≤ 200 ms within budget; 60k connections + an unattributable listener → idle ≤ 0.5 %.
  */
 import { spawn } from 'node:child_process';
@@ -34,7 +39,7 @@ const { values } = benchArgs(
       listeners: { type: 'string', default: '5000' },
       connections: { type: 'string', default: '60000' },
       'idle-s': { type: 'string', default: '10' },
-      'settle-s': { type: 'string', default: '10' },
+      'settle-s': { type: 'string', default: '30' },
       probes: { type: 'string', default: '20' },
       'spaced-probes': { type: 'string', default: '10' },
       triggers: { type: 'string', default: process.getuid?.() === 0 ? 'poll,tracefs' : 'poll' },
@@ -106,27 +111,48 @@ async function measure(host, trigger) {
   const spaced = trigger === 'poll' ? await latencies(w, driver, spacedProbes, () => 4000 + Math.random() * 2000) : [];
   driver.end();
   await stop(w.child);
-  // Run 2, debug log: the interval it settles on and what a quiet tick costs.
+  // Run 2, debug log: the interval it settles on and what a quiet tick costs. A poller thread
+  // looks by itself and the watcher scans only on what it finds (and once a minute), so its
+  // stats are read from the scans of one probe before the quiet window and one after it.
   w = watcher(trigger, true);
   await until(w.ready, 60_000);
   await sleep(settleMs);
+  const marker = Driver.spawn(false);
+  const pollerNow = () => w.scans.findLast((s) => s.poller?.running)?.poller ?? null;
+  await latencies(w, marker, 1, () => 0);
+  const before = pollerNow();
   const from = nowNs();
   await sleep(idleS * 1000);
+  await latencies(w, marker, 1, () => 0);
+  const after = pollerNow();
+  marker.end();
   const quiet = w.scans.filter((s) => s.at >= from && s.reason === 'timer');
   await stop(w.child);
+  // Between the two: the first probe's close and the second's open cost a look each.
+  const quietLooks = before !== null && after !== null ? Math.max(0, after.looks - before.looks - 2) : null;
+  const counted = before !== null && after !== null ? after.counted - before.counted : null;
   const row = {
     host,
     trigger,
     // Polling off the main thread: the poller's own interval and the CPU of its last look.
-    intervalMs: quantile(
-      quiet.map((s) => (s.poller?.running ? s.poller.intervalMs : s.nextMs)),
-      0.5,
-    ),
-    tickMs: quantile(
-      quiet.map((s) => (s.poller?.running ? s.poller.lastLookUs / 1000 : s.scanMs)),
-      0.5,
-    ),
+    intervalMs:
+      after !== null
+        ? after.intervalMs
+        : quantile(
+            quiet.map((s) => s.nextMs),
+            0.5,
+          ),
+    tickMs:
+      after !== null
+        ? after.lastLookUs / 1000
+        : quantile(
+            quiet.map((s) => s.scanMs),
+            0.5,
+          ),
     ticks: quiet.length,
+    // Polling from the addon's thread, in the quiet window: reads of the socket counts and whole looks.
+    counted,
+    quietLooks,
     cpuPct: idle.cpuPct,
     rssMb: idle.rssMb,
     p50: quantile(lat, 0.5),
@@ -160,11 +186,17 @@ try {
 
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 console.log(
-  '\n| host | trigger | poll interval (median, settled) | quiet tick | idle CPU | RSS | listen→open p50 / p95 | after a quiet spell p50 / p95 |',
+  `\n| host | trigger | looks while quiet (${idleS} s) | quiet tick or look | idle CPU | RSS | listen→open p50 / p95 | after a quiet spell p50 / p95 |`,
 );
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  const interval = r.trigger === 'poll' ? `${f(r.intervalMs, 0)} ms` : `${f(r.intervalMs, 0)} ms (safety net)`;
+  const every = (n) => `${f((idleS * 1000) / n, 0)} ms`;
+  const interval =
+    r.quietLooks !== null
+      ? `counts every ${every(r.counted)}, whole table ${r.quietLooks}× (budget's interval ${f(r.intervalMs, 0)} ms)`
+      : r.trigger === 'poll'
+        ? `every ${f(r.intervalMs, 0)} ms`
+        : `every ${f(r.intervalMs, 0)} ms (safety net)`;
   console.log(
     `| ${r.host} | ${r.trigger} | ${interval} | ${f(r.tickMs, 2)} ms | ${f(r.cpuPct, 2)} % | ${f(r.rssMb, 0)} MB | ${f(r.p50)} / ${f(r.p95)} ms | ${r.trigger === 'poll' ? `${f(r.spacedP50)} / ${f(r.spacedP95)} ms` : '—'} |`,
   );
