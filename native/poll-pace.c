@@ -6,6 +6,10 @@
 
 #define CREDIT_MAX 2.0
 #define CREDIT_MIN -1.0
+/* What looks that find a change may spend, as a share of one core: the budget tracefs-hinted
+ * scans have (src/watch/hint-pacing.ts). Such a look costs budget / CHANGE_BUDGET of a look's
+ * credit, so they run at most at this share whatever changes, listeners or not. */
+#define CHANGE_BUDGET 0.05
 
 static int compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -58,7 +62,8 @@ int pw_pace_look_now(pw_pace_t *p, uint64_t now_ns, int moved) {
 
 void pw_pace_looked(pw_pace_t *p, uint64_t now_ns, double cost_ms, int changed) {
   accrue(p, now_ns); /* at the old price: the time before this look */
-  if (!changed) p->credit -= 1.0; /* a change pays for the look that found it */
+  /* A change pays for most of the look that found it. */
+  p->credit -= changed && p->budget < CHANGE_BUDGET ? p->budget / CHANGE_BUDGET : 1.0;
   if (p->credit < CREDIT_MIN) p->credit = CREDIT_MIN;
   p->moved = 0;
   p->last_look_ns = now_ns;

@@ -13,12 +13,13 @@
  *   stay where they were while a listener opened and a connection closed);
  * - at max_ms whatever the budget says.
  * Looks without credit put it in debt by at most one look, so a dear spell (a table that grew,
- * then shrank) is paid back within an interval. A look that found the table changed spends no
- * credit: it is paid by the change it reports (the watcher prices its own ticks the same way),
- * so listeners that open and close one after another are each seen within min_ms, and the
- * budget binds only the looks that find nothing (counts moved by connections, the two-interval
- * look on a quiet table): idle CPU stays within it, and a host whose connections churn while
- * its listeners do not is looked at as often as the budget allows.
+ * then shrank) is paid back within an interval. A look that found the table changed spends
+ * only budget / 5 % of a look's credit: it is paid by the change it reports (the watcher prices
+ * its own ticks the same way) from a 5 % share of a core, the budget tracefs-hinted scans have.
+ * So listeners that open and close one after another are usually each seen within min_ms (a
+ * look that found nothing may have spent the credit first), a table whose unconnected UDP
+ * sockets churn cannot make the poller spend more than 5 %, and idle CPU (looks that find
+ * nothing: counts moved by connections, the two-interval look) stays within the budget.
  */
 #ifndef PW_POLL_PACE_H
 #define PW_POLL_PACE_H

@@ -72,6 +72,7 @@ typedef struct {
   pw_pace_t pace;
   pw_counters_t counters;
   int have_counts;
+  int unreported; /* a change whose call to Node could not be queued */
   _Atomic uint64_t rounds, changes, cost_ns, counted;
   _Atomic uint32_t interval_ms;
   _Atomic int quit;
@@ -118,16 +119,19 @@ static int dump_due(poller_t *p) {
   return 0;
 }
 
-static void notify(poller_t *p, int err, const char *syscall) {
-  if (err == 0 && atomic_exchange(&p->pending, 1)) return;
+/* 1 when Node will hear of it (queued now, or riding on a call still queued), 0 when it could
+ * not be queued (no memory). */
+static int notify(poller_t *p, int err, const char *syscall) {
+  if (err == 0 && atomic_exchange(&p->pending, 1)) return 1;
   event_t *ev = malloc(sizeof *ev);
   if (ev != NULL) {
     ev->err = err;
     ev->syscall = syscall;
-    if (napi_call_threadsafe_function(p->tsfn, ev, napi_tsfn_nonblocking) == napi_ok) return;
+    if (napi_call_threadsafe_function(p->tsfn, ev, napi_tsfn_nonblocking) == napi_ok) return 1;
     free(ev);
   }
-  if (err == 0) atomic_store(&p->pending, 0); /* not queued: the next change tries again */
+  if (err == 0) atomic_store(&p->pending, 0);
+  return 0;
 }
 
 /* One round: every dump, compared with the last. Returns 1 when something changed, 0 when
@@ -158,6 +162,8 @@ static void *poller_main(void *arg) {
       notify(p, errno, "poll");
       return NULL;
     }
+    /* The last reply is already the new one: a change Node did not hear of is told again, not lost. */
+    if (p->unreported) p->unreported = !notify(p, 0, NULL);
     if (!dump_due(p)) continue;
     uint64_t started = thread_cpu_ns();
     const char *syscall = NULL;
@@ -173,7 +179,7 @@ static void *poller_main(void *arg) {
     atomic_store(&p->interval_ms, p->pace.interval_ms);
     if (changed) {
       atomic_fetch_add(&p->changes, 1);
-      notify(p, 0, NULL);
+      p->unreported = !notify(p, 0, NULL);
     }
   }
 }
