@@ -118,19 +118,21 @@ async function measure(host, trigger) {
   await until(w.ready, 60_000);
   await sleep(settleMs);
   const marker = Driver.spawn(false);
-  const pollerNow = () => w.scans.findLast((s) => s.poller?.running)?.poller ?? null;
+  const pollerNow = () => w.scans.findLast((s) => s.poller?.running) ?? null;
   await latencies(w, marker, 1, () => 0);
-  const before = pollerNow();
+  const before = pollerNow(); // the scan that reported the first probe's open
   const from = nowNs();
   await sleep(idleS * 1000);
   await latencies(w, marker, 1, () => 0);
-  const after = pollerNow();
+  const after = pollerNow(); // the one that reported the second's
   marker.end();
   const quiet = w.scans.filter((s) => s.at >= from && s.reason === 'timer');
   await stop(w.child);
-  // Between the two: the first probe's close and the second's open cost a look each.
-  const quietLooks = before !== null && after !== null ? Math.max(0, after.looks - before.looks - 2) : null;
-  const counted = before !== null && after !== null ? after.counted - before.counted : null;
+  // Between the two scans (a little more than --idle-s): the first probe's close and the
+  // second's open cost a look each (approximately: a look may see both, or need two).
+  const between = before !== null && after !== null && after !== before ? msBetween(before.at, after.at) : null;
+  const quietLooks = between !== null ? Math.max(0, after.poller.looks - before.poller.looks - 2) : null;
+  const counted = between !== null ? after.poller.counted - before.poller.counted : null;
   const row = {
     host,
     trigger,
@@ -153,6 +155,7 @@ async function measure(host, trigger) {
     // Polling from the addon's thread, in the quiet window: reads of the socket counts and whole looks.
     counted,
     quietLooks,
+    betweenMs: between,
     cpuPct: idle.cpuPct,
     rssMb: idle.rssMb,
     p50: quantile(lat, 0.5),
@@ -186,14 +189,14 @@ try {
 
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 console.log(
-  `\n| host | trigger | looks while quiet (${idleS} s) | quiet tick or look | idle CPU | RSS | listen→open p50 / p95 | after a quiet spell p50 / p95 |`,
+  `\n| host | trigger | while quiet (${idleS} s) | quiet tick or look | idle CPU | RSS | listen→open p50 / p95 | after a quiet spell p50 / p95 |`,
 );
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  const every = (n) => `${f((idleS * 1000) / n, 0)} ms`;
+  const every = (n) => `${f(r.betweenMs / n, 0)} ms`;
   const interval =
     r.quietLooks !== null
-      ? `counts every ${every(r.counted)}, whole table ${r.quietLooks}× (budget's interval ${f(r.intervalMs, 0)} ms)`
+      ? `${r.counted > 0 ? `counts every ${every(r.counted)}, ` : ''}whole table every ${every(r.quietLooks)} (budget's interval ${f(r.intervalMs, 0)} ms)`
       : r.trigger === 'poll'
         ? `every ${f(r.intervalMs, 0)} ms`
         : `every ${f(r.intervalMs, 0)} ms (safety net)`;

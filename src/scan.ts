@@ -151,11 +151,6 @@ export class Scanner {
     return this.withOwners ? warmUpOwnerSearch() : Promise.resolve(false);
   }
 
-  /** Wanted sockets whose owner the last scan could not find (0 without owners): a later scan looks again. */
-  get ownersPending(): number {
-    return this.unowned;
-  }
-
   /**
    * Milliseconds until a scan would look again for an owner not found yet (0: at the next
    * scan), or null when none is pending. A socket no walk could find is looked for again with

@@ -256,8 +256,8 @@ describe('select: sockets nobody asked about cost no owner walk', () => {
   });
 });
 
-describe('ownersPending: what the next scan must look for again', () => {
-  it('counts the wanted sockets whose owner the last scan could not find, and is 0 without owners', async () => {
+describe('ownerRetryInMs: when a scan would look again for an owner not found', () => {
+  it('is null while every wanted socket has an owner, and without owners; else the back-off', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const real = createProcNetSource();
     const mine = (await real.scan({})).find((raw) => raw.port === holder.ports[0]);
@@ -267,22 +267,21 @@ describe('ownersPending: what the next scan must look for again', () => {
     let rows = [mine!, orphan];
     const source = { name: 'procfs' as const, scan: () => Promise.resolve(rows) };
     const scanner = new Scanner({ source });
-    expect(scanner.ownersPending).toBe(0);
     expect(scanner.ownerRetryInMs()).toBeNull();
+    const started = Date.now();
     await scanner.scan();
-    expect(scanner.ownersPending).toBe(1);
-    // One walk could not find it: looked for again after the back-off's first second, not sooner.
-    const retry = scanner.ownerRetryInMs();
-    expect(retry).toBeGreaterThan(0);
-    expect(retry).toBeLessThanOrEqual(1_000);
+    const elapsed = Date.now() - started;
+    // One walk could not find it: looked for again a second after its search began, not sooner.
+    const retry = scanner.ownerRetryInMs(started);
+    expect(retry).toBeGreaterThanOrEqual(1_000);
+    expect(retry).toBeLessThanOrEqual(1_000 + elapsed);
     expect(scanner.ownerRetryInMs(Date.now() + 5_000)).toBe(0);
     rows = [mine!];
     await scanner.scan();
-    expect(scanner.ownersPending).toBe(0);
     expect(scanner.ownerRetryInMs()).toBeNull();
     const bare = new Scanner({ source, owners: false });
     rows = [mine!, orphan];
     await bare.scan();
-    expect(bare.ownersPending).toBe(0);
+    expect(bare.ownerRetryInMs()).toBeNull();
   });
 });

@@ -26,7 +26,7 @@ export interface HealthReport {
    * Polling from a thread of the addon: its interval, looks and changes seen so far, the CPU
    * of its last look (µs), and the wakes its socket counts answered without a look (a table
    * too big to look at every 100 ms within budget). It looks by itself and the watcher scans on what it finds, so
-   * `lastScanAt` may be up to a minute old while all is well (`looks` shows it at work). Null otherwise.
+   * `lastScanAt` may be a minute old (or `maxInterval`, if longer) while all is well (`looks` shows it at work). Null otherwise.
    */
   poller: { intervalMs: number; looks: number; changes: number; lastLookUs: number; counted: number } | null;
   listeners: number;

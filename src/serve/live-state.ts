@@ -249,7 +249,7 @@ export class LiveState {
   }
 }
 
-/** What /healthz says of a poller thread: it looks by itself, so lastScanAt can be up to a minute old. */
+/** What /healthz says of a poller thread: it looks by itself, so lastScanAt can be a minute (or maxInterval) old. */
 function pollerHealth(stats: ChangeWatchStats | null): HealthReport['poller'] {
   if (stats?.running !== true) return null;
   const { intervalMs, looks, changes, lastLookUs, counted } = stats;

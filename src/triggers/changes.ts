@@ -2,8 +2,9 @@
  * The poll trigger when the source can look for changes off the main thread (sock_diag's
  * native poller): the same interval policy, priced on the poller's own CPU, but a quiet look
  * never wakes Node. The watcher scans when the poller says the table changed; its own timer
- * runs at the policy's ceiling (5 s by default) only to retry owners not found yet or a scan
- * that failed, and otherwise once a minute as a check (watcher.ts).
+ * runs at the policy's ceiling (5 s by default) only after a scan that failed or for a
+ * --netns-pid target that may exit, looks again for owners not found yet as their back-off
+ * says, and otherwise scans once a minute as a check (watch/timer-delay.ts).
  */
 import type { ChangePolicy, ChangeWatch, ScanTarget, Source } from '../sources/source.js';
 import type { Trigger, TriggerSubscriber } from './trigger.js';
