@@ -10,6 +10,10 @@
  * scans have (src/watch/hint-pacing.ts). Such a look costs budget / CHANGE_BUDGET of a look's
  * credit, so they run at most at this share whatever changes, listeners or not. */
 #define CHANGE_BUDGET 0.05
+/* After a look that found a change, the counts are read every min_ms / QUICK_DIVISOR for
+ * ACTIVE_NS: a few µs a read, paid by the change. */
+#define QUICK_DIVISOR 4
+#define ACTIVE_NS 1000000000ull
 
 static int compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -47,8 +51,10 @@ int pw_pace_counting(const pw_pace_t *p, int have_counts) {
   return have_counts && p->fixed_ms == 0 && p->interval_ms > p->min_ms;
 }
 
-uint32_t pw_pace_sleep_ms(const pw_pace_t *p, int have_counts) {
-  return pw_pace_counting(p, have_counts) ? p->min_ms : p->interval_ms;
+uint32_t pw_pace_sleep_ms(const pw_pace_t *p, int have_counts, uint64_t now_ns) {
+  if (!pw_pace_counting(p, have_counts)) return p->interval_ms;
+  if (now_ns < p->active_until_ns && p->min_ms >= QUICK_DIVISOR) return p->min_ms / QUICK_DIVISOR;
+  return p->min_ms;
 }
 
 int pw_pace_look_now(pw_pace_t *p, uint64_t now_ns, int moved) {
@@ -64,6 +70,7 @@ void pw_pace_looked(pw_pace_t *p, uint64_t now_ns, double cost_ms, int changed) 
   accrue(p, now_ns); /* at the old price: the time before this look */
   /* A change pays for most of the look that found it. */
   p->credit -= changed && p->budget < CHANGE_BUDGET ? p->budget / CHANGE_BUDGET : 1.0;
+  if (changed) p->active_until_ns = now_ns + ACTIVE_NS;
   if (p->credit < CREDIT_MIN) p->credit = CREDIT_MIN;
   p->moved = 0;
   p->last_look_ns = now_ns;

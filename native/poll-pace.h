@@ -37,6 +37,7 @@ typedef struct {
   double credit;        /* looks the budget has accrued and none has spent yet, in [-1, 2] */
   uint64_t credit_at_ns, last_look_ns;
   int moved; /* the counts moved since the last whole look */
+  uint64_t active_until_ns; /* a look found a change lately: the counts are read more often */
 } pw_pace_t;
 
 void pw_pace_init(pw_pace_t *p, double budget, uint32_t min_ms, uint32_t max_ms, uint32_t fixed_ms, uint64_t now_ns);
@@ -44,8 +45,10 @@ void pw_pace_init(pw_pace_t *p, double budget, uint32_t min_ms, uint32_t max_ms,
 /* Whether the poller wakes at min_ms and reads the counts between whole looks. */
 int pw_pace_counting(const pw_pace_t *p, int have_counts);
 
-/* How long the poller sleeps before its next wake. */
-uint32_t pw_pace_sleep_ms(const pw_pace_t *p, int have_counts);
+/* How long the poller sleeps before its next wake: min_ms while counting, a quarter of it for a
+ * second after a look that found a change (changes come in bursts: a close and the next listen()
+ * inside one wake leave the counts where they were), else the interval. */
+uint32_t pw_pace_sleep_ms(const pw_pace_t *p, int have_counts, uint64_t now_ns);
 
 /* On a counting wake: whether to look at the whole table now (`moved`: the counts moved). */
 int pw_pace_look_now(pw_pace_t *p, uint64_t now_ns, int moved);

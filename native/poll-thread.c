@@ -156,7 +156,7 @@ static void *poller_main(void *arg) {
   poller_t *p = arg;
   for (;;) {
     struct pollfd wake = {.fd = p->wakefd, .events = POLLIN};
-    int rc = poll(&wake, 1, (int)pw_pace_sleep_ms(&p->pace, p->have_counts));
+    int rc = poll(&wake, 1, (int)pw_pace_sleep_ms(&p->pace, p->have_counts, monotonic_ns()));
     if (atomic_load(&p->quit)) return NULL;
     if (rc < 0 && errno != EINTR) {
       notify(p, errno, "poll");

@@ -18,22 +18,25 @@ typedef struct {
   double budget, cost_ms, later_cost_ms; /* a look costs later_cost_ms from switch_ms on */
   uint32_t min_ms, max_ms, switch_ms, duration_ms;
   uint32_t change_every_ms; /* a listener change at every multiple of it, + 50 ms (0: none) */
+  uint32_t burst, burst_gap_ms; /* that many changes, burst_gap_ms apart: a close, a listen()… */
   int churn;                /* the counts move on every wake (connections) */
   int storm;                /* every look finds a change */
 } scenario_t;
 
 static const scenario_t scenarios[] = {
-    {"big-table", 0.003, 2, 2, 100, 5000, 0, 60000, 0, 0, 0},
-    {"listener-change", 0.003, 5, 5, 100, 5000, 0, 60000, 1000, 0, 0},
-    {"churn", 0.003, 2, 2, 100, 5000, 0, 60000, 0, 1, 0},
-    {"storm", 0.003, 20, 20, 10, 5000, 0, 60000, 0, 1, 1},
-    {"credit-floor", 0.003, 60, 2, 100, 5000, 40000, 100000, 0, 1, 0},
+    {"big-table", 0.003, 2, 2, 100, 5000, 0, 60000, 0, 1, 0, 0, 0},
+    {"listener-change", 0.003, 5, 5, 100, 5000, 0, 60000, 1000, 1, 0, 0, 0},
+    {"churn", 0.003, 2, 2, 100, 5000, 0, 60000, 0, 1, 0, 1, 0},
+    {"storm", 0.003, 20, 20, 10, 5000, 0, 60000, 0, 1, 0, 1, 1},
+    {"credit-floor", 0.003, 60, 2, 100, 5000, 40000, 100000, 0, 1, 0, 1, 0},
+    {"bursts", 0.003, 2, 2, 100, 5000, 0, 60000, 2000, 6, 60, 0, 0},
 };
 
 static void run(const scenario_t *s) {
   pw_pace_t p;
   uint64_t now = 0, end = (uint64_t)s->duration_ms * MS;
   uint64_t next_change = s->change_every_ms ? (uint64_t)s->change_every_ms * MS + 50 * MS : UINT64_MAX;
+  uint32_t in_burst = 0; /* changes made of the current burst */
   long looks = 0, unmoved = 0, changes = 0, late = 0, wakes = 0;
   double cpu_ms = 0, min_credit = 2, interval_after_first;
   int counting_after_first, pending_change = 0, moved_since_look = 0;
@@ -49,16 +52,22 @@ static void run(const scenario_t *s) {
   if (p.credit < min_credit) min_credit = p.credit;
 
   for (;;) {
-    now += (uint64_t)pw_pace_sleep_ms(&p, 1) * MS;
+    now += (uint64_t)pw_pace_sleep_ms(&p, 1, now) * MS;
     if (now > end) break;
     wakes++;
     int fresh = 0; /* listener changes since the last wake */
     while (next_change <= now) {
       fresh++;
       changes++;
-      next_change += (uint64_t)s->change_every_ms * MS;
+      if (++in_burst < s->burst) {
+        next_change += (uint64_t)s->burst_gap_ms * MS;
+      } else {
+        next_change += (uint64_t)s->change_every_ms * MS - (uint64_t)(s->burst - 1) * s->burst_gap_ms * MS;
+        in_burst = 0;
+      }
     }
-    int moved = s->churn || fresh > 0;
+    /* Each change opens or closes one listener: an even number since the last read nets out. */
+    int moved = s->churn || fresh % 2 == 1;
     pending_change |= fresh > 0;
     moved_since_look |= moved;
     int look = 1;

@@ -118,6 +118,16 @@ describe('poll-pace: when the change poller looks', () => {
     expect(r.cpu).toBeGreaterThanOrEqual(0.04);
   });
 
+  it('changes in bursts (a close, then a listen() 60 ms later) are each looked at: after a change the counts are read every 25 ms', (ctx) => {
+    // Six changes 60 ms apart every 2 s. Read every 100 ms, a close and the next listen() would
+    // often fall between the same two reads and net out; read every 25 ms for a second after a
+    // look that found a change, each is seen on the first wake after it.
+    const r = simulate(ctx, 'bursts');
+    expect(r.changes).toBe(29 * 6); // bursts at 2.05 s, 4.05 s, … 58.05 s
+    expect(r.late).toBe(0);
+    expect(r.cpu).toBeLessThanOrEqual(CHANGE_BUDGET);
+  });
+
   it('after a dear spell the debt is at most one look, so a cheap table recovers within a few intervals', (ctx) => {
     // 60 ms a look (20 s at the budget, held to 5 s: each look borrows) for 40 s, then 2 ms.
     const r = simulate(ctx, 'credit-floor');
