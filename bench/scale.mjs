@@ -139,14 +139,14 @@ async function measure(host, trigger) {
     // Polling off the main thread: the poller's own interval and the CPU of its last look.
     intervalMs:
       after !== null
-        ? after.intervalMs
+        ? after.poller.intervalMs
         : quantile(
             quiet.map((s) => s.nextMs),
             0.5,
           ),
     tickMs:
       after !== null
-        ? after.lastLookUs / 1000
+        ? after.poller.lastLookUs / 1000
         : quantile(
             quiet.map((s) => s.scanMs),
             0.5,
