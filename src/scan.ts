@@ -75,8 +75,6 @@ export class Scanner {
   private readonly sockets = new Map<number, Known>();
   /** Scans so far: the stamp of the current one. */
   private passes = 0;
-  /** Wanted sockets the last scan left without an owner. */
-  private unowned = 0;
   /** Rows → sorted listeners; a socket that stays is the same object scan after scan. */
   private readonly stable = new StableListeners();
   /**
@@ -125,8 +123,7 @@ export class Scanner {
     const attributionStarted = process.hrtime.bigint();
     if (this.withOwners && unknown.length > 0) await this.attribute(unknown, likelyOwners, target);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
-    const stillUnknown = unknown.filter((inode) => ownership(inode) === UNKNOWN_OWNER).length;
-    const found = stillUnknown < unknown.length;
+    const found = unknown.some((inode) => ownership(inode) !== UNKNOWN_OWNER);
     const listeners =
       same && !found
         ? last.listeners
@@ -137,7 +134,6 @@ export class Scanner {
             (inode) => ownership(inode).holders,
           );
     this.last = { raws, rows, unknown, listeners };
-    this.unowned = this.withOwners ? stillUnknown : 0;
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs };
   }
@@ -152,14 +148,14 @@ export class Scanner {
   }
 
   /**
-   * Milliseconds until a scan would look again for an owner not found yet (0: at the next
-   * scan), or null when none is pending. A socket no walk could find is looked for again with
-   * back-off (1 s doubling to 60 s; socket-owners.ts): scanning sooner finds nothing more.
+   * Milliseconds until a scan would look again for an owner no walk could find (0: at the
+   * next scan), or null when there is none. Such a socket is looked for again with back-off
+   * (1 s doubling to 60 s; socket-owners.ts, which forgets it once it is found or gone):
+   * scanning sooner finds nothing more.
    */
   ownerRetryInMs(now = Date.now()): number | null {
-    if (this.unowned === 0) return null;
     const at = this.owners.nextRetryAt();
-    return at === null ? 0 : Math.max(0, at - now);
+    return at === null ? null : Math.max(0, at - now);
   }
 
   /** How many times this scanner has walked /proc/<pid>/fd to find owners. */
