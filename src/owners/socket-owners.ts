@@ -4,7 +4,9 @@
  * - it runs only for inodes the caller does not know an owner for (new listeners);
  * - the processes a kernel event named are read first: a new socket of an old process
  *   costs that process's table, not a walk; and a process read before is read changed fds
- *   first (fd-tables.ts), so under churn a new listener costs a few readlinks;
+ *   first (fd-tables.ts), so under churn a new listener costs a few readlinks; that look is
+ *   bounded (~1,000 readlinks' worth, a listing priced by its size), so a recent owner with
+ *   thousands of fds is left to the walk, which reaches a new process's listener at once;
  * - otherwise one walk over every process, newest pid first (a port that just opened most
  *   likely belongs to a process that just started), stopping as soon as every wanted inode
  *   is found;
@@ -32,6 +34,11 @@ interface Miss {
 
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
+/**
+ * Readlinks a look at recent owners may spend on the Node thread (~5–15 µs each): about what
+ * the native walk needs to reach a new process. Past it, the walk looks.
+ */
+const RECENT_LOOK_READLINKS = 1_000;
 
 export interface SocketOwnersStats {
   /** Walks over every process (each stops early once all it wants is found). */
@@ -68,6 +75,8 @@ interface WalkPlan {
   track: boolean;
   /** Read only the fds that changed since the last read (recent owners, before a whole walk). */
   changedOnly?: boolean;
+  /** Readlinks the whole plan may spend; unbounded when absent. */
+  budget?: { left: number };
 }
 
 export class SocketOwners {
@@ -120,7 +129,8 @@ export class SocketOwners {
       const pids = this.tables.recent().filter((pid) => !named.has(pid));
       if (pids.length > 0) {
         this.stats.recentLooks++;
-        await this.walk(wanted, hits, { pids, markLooked: false, track: false, changedOnly: true }, isListener);
+        const budget = { left: RECENT_LOOK_READLINKS };
+        await this.walk(wanted, hits, { pids, markLooked: false, track: false, changedOnly: true, budget }, isListener);
       }
     }
     if (wanted.size > 0 && options.stillListening !== undefined) {
@@ -225,8 +235,15 @@ export class SocketOwners {
     const readsBefore = this.reader.readlinks;
     for (const pid of plan.pids) {
       if (wanted.size === 0) break;
+      if (plan.budget !== undefined && plan.budget.left <= 0) break;
       if (plan.markLooked) this.looked.add(pid);
-      await this.reader.read(pid, wanted, hits, { track: plan.track, changedOnly: plan.changedOnly === true }, isListener);
+      await this.reader.read(
+        pid,
+        wanted,
+        hits,
+        { track: plan.track, changedOnly: plan.changedOnly === true, budget: plan.budget },
+        isListener,
+      );
     }
     this.stats.readlinks += this.reader.readlinks - readsBefore;
     for (const inode of hits.keys()) this.misses.delete(inode);
