@@ -41,4 +41,7 @@ void pw_relay_export(napi_env env, napi_value exports);
 /* Adds the threaded owner walk (fd-walk.c) to the addon's exports. */
 void pw_fdwalk_export(napi_env env, napi_value exports);
 
+/* Adds exitNow (exit-now.c) to the addon's exports. */
+void pw_exit_export(napi_env env, napi_value exports);
+
 #endif

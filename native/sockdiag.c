@@ -515,6 +515,7 @@ static napi_value init(napi_env env, napi_value exports) {
   pw_relay_export(env, exports);
   pw_fdwalk_export(env, exports);
   pw_poller_export(env, exports);
+  pw_exit_export(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@ import { waitForTargets } from '../wait-for-targets.js';
 import type { TickEvent } from '../watch/watch-types.js';
 import { eventInterestOf, parseWaitTargets } from '../wait-targets.js';
 import { addTargetOptions, toScanOptions, type RawTargetOptions } from './common-options.js';
+import { exitNow } from './exit-now.js';
 import { formatTable, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
 import { parseDuration } from './parse-args.js';
@@ -42,17 +43,17 @@ export function parseStatuses(values: readonly string[]): number[] {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
- * Writes the answer and ends the process as soon as it is out: scripts run `portwatch wait
- * 3000 && next`, and Node's orderly teardown (closing the watcher's handles, freeing the heap)
- * adds 3–5 ms to every wait. Nothing is lost: the tracefs instance is removed by its watchdog
- * (removeTracefsInstanceInBackground), and stdout has taken the text when the callback runs. A
- * write that failed (EPIPE, EIO) resolves instead and takes main's way (output-guard.ts).
+ * Writes the answer and ends the process as soon as it is out (exit-now.ts): scripts run
+ * `portwatch wait 3000 && next`, and Node's orderly teardown (closing the watcher's handles,
+ * joining threads, freeing the heap) adds 3–8 ms to every wait. Nothing is lost: the tracefs
+ * instance is removed by its watchdog (removeTracefsInstanceInBackground), logs are written
+ * synchronously, and stdout has taken the text when the callback runs. A write that failed
+ * (EPIPE, EIO) resolves instead and takes main's way (output-guard.ts).
  */
 function exitOnceWritten(text: string): Promise<void> {
   return new Promise((resolve) => {
-    const exit = (): void => process.exit(); // the status output-guard.ts may have set, else 0
-    if (text === '') exit();
-    else process.stdout.write(text, (err) => (err ? resolve() : exit()));
+    if (text === '') exitNow();
+    else process.stdout.write(text, (err) => (err ? resolve() : exitNow()));
   });
 }
 

@@ -1,0 +1,60 @@
+/**
+ * exitNow(): `wait` ends the moment its answer is written, with _exit(2) from the addon instead
+ * of Node's orderly teardown. What was written is all there, the status is what process.exit()
+ * would give, and without the addon it is process.exit() (exit handlers run).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadSockDiagAddon, sockDiagUnavailableReason } from '../../src/sources/sock-diag-addon.js';
+
+const EXIT_NOW = fileURLToPath(new URL('../../dist/cli/exit-now.js', import.meta.url));
+const why = sockDiagUnavailableReason();
+if (why !== null && process.env.PORTWATCH_REQUIRE_NATIVE === '1') throw new Error(`exitNow tests cannot run: ${why}`);
+
+/** A process that writes `bytes` to stdout (a pipe), then calls exitNow() from the write's callback. */
+function writeThenExit(
+  bytes: number,
+  exitCode: number | null,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; out: number; err: string }> {
+  const script = `
+    import { exitNow } from ${JSON.stringify(EXIT_NOW)};
+    import { writeSync } from 'node:fs';
+    process.on('exit', () => writeSync(2, 'exit handler ran'));
+    ${exitCode === null ? '' : `process.exitCode = ${exitCode};`}
+    process.stdout.write(Buffer.alloc(${bytes}, 97), () => exitNow());
+    setTimeout(() => {}, 10_000); // exitNow, not an empty loop, ends it
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = 0;
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.length));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
+}
+
+describe('exitNow', () => {
+  it.skipIf(why !== null)('ends at once with status 0 after a write of 4 MiB, every byte delivered, no exit handler run', async () => {
+    const r = await writeThenExit(4 << 20, null);
+    expect(r).toEqual({ code: 0, out: 4 << 20, err: '' });
+  });
+
+  it.skipIf(why !== null)('keeps the status a command set (process.exitCode)', async () => {
+    expect((await writeThenExit(10, 3)).code).toBe(3);
+  });
+
+  it('without the addon is process.exit(): same bytes and status, exit handlers run', async () => {
+    const r = await writeThenExit(1 << 20, 4, { PORTWATCH_NO_NATIVE: '1' });
+    expect(r).toEqual({ code: 4, out: 1 << 20, err: 'exit handler ran' });
+  });
+
+  it.skipIf(why !== null)('the addon refuses a status that is not a whole number 0-255', () => {
+    const exitNow = (loadSockDiagAddon() as unknown as { exitNow: (s: unknown) => never }).exitNow;
+    for (const bad of ['0', -1, 256, 1.5, Number.NaN, Number.POSITIVE_INFINITY, undefined, null])
+      expect(() => exitNow(bad)).toThrow(/exit status, a whole number 0-255/);
+  });
+});
