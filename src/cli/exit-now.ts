@@ -12,10 +12,10 @@ interface ExitAddon {
   exitNow?: (status: number) => never;
 }
 
-/** The status process.exit() would use: process.exitCode when set (output-guard.ts sets it), else 0. */
+/** The status process.exit() would give: process.exitCode when set (output-guard.ts sets it), its low 8 bits, else 0. */
 export function exitStatus(): number {
   const code = Number(process.exitCode ?? 0);
-  return Number.isInteger(code) && code >= 0 && code <= 255 ? code : 1;
+  return Number.isInteger(code) ? code & 0xff : 1;
 }
 
 /** Ends the process now with exitStatus(). */

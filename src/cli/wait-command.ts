@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PortwatchError } from '../errors.js';
-import { narrowTracefsEvents, removeTracefsInstanceInBackground } from '../triggers/tracefs.js';
+import { narrowTracefsEvents, removeTracefsInstanceInBackground, tracefsInstanceNeedsExitHook } from '../triggers/tracefs.js';
 import { waitForTargets } from '../wait-for-targets.js';
 import type { TickEvent } from '../watch/watch-types.js';
 import { eventInterestOf, parseWaitTargets } from '../wait-targets.js';
@@ -51,9 +51,11 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
  * (EPIPE, EIO) resolves instead and takes main's way (output-guard.ts).
  */
 function exitOnceWritten(text: string): Promise<void> {
+  // Should the instance's watchdog be missing, the exit hook that removes it must run.
+  const exit = (): never => (tracefsInstanceNeedsExitHook() ? process.exit() : exitNow());
   return new Promise((resolve) => {
-    if (text === '') exitNow();
-    else process.stdout.write(text, (err) => (err ? resolve() : exitNow()));
+    if (text === '') exit();
+    else process.stdout.write(text, (err) => (err ? resolve() : exit()));
   });
 }
 

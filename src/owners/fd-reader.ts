@@ -10,6 +10,7 @@
 import { readdirSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import type { FdTable, FdTables } from './fd-tables.js';
 import { socketInode } from './holders.js';
+import { readBoundedText } from './read-bounded.js';
 
 /** Where a walk first found a wanted socket, and the other processes it saw holding it. */
 export interface Hit {
@@ -67,7 +68,10 @@ export class FdReader {
       if (plan.budget !== undefined) {
         // Too big to list within the look's budget (a server holding thousands of connections): the walk reads it, off this thread.
         const cost = Math.ceil((this.openFds(pid) ?? 0) / LISTED_PER_READLINK);
-        if (cost > plan.budget.left) return true;
+        if (plan.budget.left <= 0 || cost > plan.budget.left) {
+          if (found) this.tables.open(pid, true); // a probe found it: the most recent owner now
+          return true;
+        }
         plan.budget.left -= cost;
       }
       let fds: string[];
@@ -113,7 +117,8 @@ export class FdReader {
 
   /**
    * How many fds `pid` has open, without listing them: procfs gives it as the size of
-   * /proc/<pid>/fd (Linux 6.2 on); null when unknown (0 from an older kernel, a test's root).
+   * /proc/<pid>/fd (Linux 6.2 on); before that, the fd table's size (FDSize in status, a
+   * power of two above the highest fd) bounds it. Null when unknown (a test's root).
    */
   private openFds(pid: number): number | null {
     if (this.procfs === undefined) {
@@ -126,10 +131,13 @@ export class FdReader {
     if (!this.procfs) return null;
     try {
       const size = statSync(`${this.procRoot}/${pid}/fd`).size;
-      return size > 0 ? size : null;
+      if (size > 0) return size;
     } catch {
       return null;
     }
+    const status = readBoundedText(`${this.procRoot}/${pid}/status`, 4096);
+    const fdSize = status === null ? null : /^FDSize:\s+(\d+)$/m.exec(status)?.[1];
+    return fdSize === null || fdSize === undefined ? null : Number(fdSize);
   }
 
   /** One readlink; true when it found a wanted inode. */

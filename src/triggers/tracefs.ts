@@ -214,6 +214,15 @@ export const tracefsTrigger: Trigger = {
   },
 };
 
+/**
+ * Whether an exit that skips 'exit' handlers (the CLI's exitNow) would leave this process's
+ * instance behind: one is open and no watchdog of its own will remove it (none was asked for,
+ * or it could not start or has died). A later watcher's sweep would remove it, but only then.
+ */
+export function tracefsInstanceNeedsExitHook(): boolean {
+  return shared !== null && !(removeInBackground && watchdogFor(shared.dir));
+}
+
 /** The directory of this process's instance while one is open (for diagnostics and tests). */
 export function tracefsInstanceDir(): string | null {
   return shared?.dir ?? null;
