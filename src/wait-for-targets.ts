@@ -7,6 +7,7 @@
  * still listens. One watcher, one deadline, one AbortSignal for everything.
  */
 import { PortwatchError } from './errors.js';
+import { armDeadline } from './wait-deadline.js';
 import type { Listener } from './listener.js';
 import type { ScanOptions } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
@@ -103,7 +104,7 @@ export function waitForTargets(targets: readonly WaitTarget[], options: WaitForT
       if (t.kind === 'url') urls.set(t, { target: t, answer: null, last: null, attempt: null, retry: null, backoffMs: FIRST_RETRY_MS });
     }
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let disarm = (): void => {};
     const reset = (s: UrlState): void => {
       s.attempt?.abort();
       if (s.retry) clearTimeout(s.retry);
@@ -113,7 +114,7 @@ export function waitForTargets(targets: readonly WaitTarget[], options: WaitForT
     const finish = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      disarm();
       options.signal?.removeEventListener('abort', onAbort);
       for (const s of urls.values()) reset(s);
       outcome();
@@ -184,18 +185,19 @@ export function waitForTargets(targets: readonly WaitTarget[], options: WaitForT
       evaluate();
     };
 
+    const timedOut = (): void => {
+      const found = watcher.snapshot();
+      const listening = (t: WaitTarget): boolean => found.some((l) => listenerServes(t, l));
+      const pending = targets.filter((t) => {
+        const s = urls.get(t);
+        return s !== undefined ? s.answer === null || !listening(t) : closed === listening(t);
+      });
+      const what = describeTargets(pending, (t) => note(urls.get(t), listening(t)));
+      const message = `timed out after ${options.timeout} ms waiting for ${what}${closed ? ' to close' : ''}`;
+      finish(() => reject(new PortwatchError('ETIMEOUT', message)));
+    };
     if (options.timeout !== undefined) {
-      timer = setTimeout(() => {
-        const found = watcher.snapshot();
-        const listening = (t: WaitTarget): boolean => found.some((l) => listenerServes(t, l));
-        const pending = targets.filter((t) => {
-          const s = urls.get(t);
-          return s !== undefined ? s.answer === null || !listening(t) : closed === listening(t);
-        });
-        const what = describeTargets(pending, (t) => note(urls.get(t), listening(t)));
-        const message = `timed out after ${options.timeout} ms waiting for ${what}${closed ? ' to close' : ''}`;
-        finish(() => reject(new PortwatchError('ETIMEOUT', message)));
-      }, options.timeout);
+      disarm = armDeadline(watcher, options.timeout, () => (evaluate(), settled), timedOut);
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     watcher.on('ready', evaluate);

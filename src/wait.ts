@@ -5,6 +5,7 @@
  * resolves to 127.0.0.1, and the server sees no probe connections.
  */
 import { PortwatchError } from './errors.js';
+import { armDeadline } from './wait-deadline.js';
 import type { Listener, Protocol } from './listener.js';
 import type { ScanOptions, SocketFields } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
@@ -78,12 +79,12 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
       reject(e);
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
+    let disarm = (): void => {};
     let settled = false;
     const finish = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      disarm();
       options.signal?.removeEventListener('abort', onAbort);
       // Answer first: closing waits for a scan in flight (on a busy host the first one walks
       // every /proc/<pid>/fd), which must not push the answer past the deadline; and even its
@@ -98,17 +99,24 @@ export function waitForPort(port: number | number[], options: WaitOptions = {}):
       const have = new Set(found.map((l) => l.port));
       if (closed ? have.size === 0 : ports.every((p) => have.has(p))) finish(() => resolve(found));
     };
+    const timedOut = (timeout: number): void => {
+      const have = new Set(watcher.snapshot().map((l) => l.port));
+      const pending = ports.filter((p) => (closed ? have.has(p) : !have.has(p)));
+      const what = protocol === 'any' ? '' : `${protocol} `;
+      const ps = `port${pending.length > 1 ? 's' : ''} ${pending.join(', ')}`;
+      const message = closed
+        ? `timed out after ${timeout} ms waiting for ${what}${ps} to close`
+        : `timed out after ${timeout} ms waiting for ${what}${ps}`;
+      finish(() => reject(new PortwatchError('ETIMEOUT', message)));
+    };
     if (options.timeout !== undefined) {
-      timer = setTimeout(() => {
-        const have = new Set(watcher.snapshot().map((l) => l.port));
-        const pending = ports.filter((p) => (closed ? have.has(p) : !have.has(p)));
-        const what = protocol === 'any' ? '' : `${protocol} `;
-        const ps = `port${pending.length > 1 ? 's' : ''} ${pending.join(', ')}`;
-        const message = closed
-          ? `timed out after ${options.timeout} ms waiting for ${what}${ps} to close`
-          : `timed out after ${options.timeout} ms waiting for ${what}${ps}`;
-        finish(() => reject(new PortwatchError('ETIMEOUT', message)));
-      }, options.timeout);
+      const timeout = options.timeout;
+      disarm = armDeadline(
+        watcher,
+        timeout,
+        () => (check(), settled),
+        () => timedOut(timeout),
+      );
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     watcher.on('ready', check);

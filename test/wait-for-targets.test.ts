@@ -43,4 +43,14 @@ describe('waitForTargets', () => {
     expect(answers).toEqual([{ url: `http://127.0.0.1:${b}/health`, status: 200 }]);
     expect(other.ports).not.toContain(a);
   });
+
+  it('looks once more at the deadline (`wait PORT --interval 10s --timeout 4s` on a port that opened meanwhile)', async () => {
+    const holder = await holdSockets([]);
+    const port = await unusedPort();
+    const waiting = waitForTargets(parseWaitTargets([String(port)]), { timeout: 1_000, interval: 5_000, trigger: 'poll' });
+    await new Promise((r) => setTimeout(r, 300));
+    await holder.open({ proto: 'tcp', host: '127.0.0.1', port });
+    const { listeners } = await waiting;
+    expect(listeners.map((l) => [l.port, l.process?.pid])).toEqual([[port, holder.pid]]);
+  });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PortwatchError } from '../src/errors.js';
 import type { Source } from '../src/sources/source.js';
 import { waitForPort } from '../src/wait.js';
+import { LAST_LOOK_MS } from '../src/wait-deadline.js';
 import type { TickEvent } from '../src/watch/watch-types.js';
 import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
 import { unusedPort } from './helpers/sockets.js';
@@ -44,6 +45,17 @@ describe('waitForPort', () => {
     expect((err as Error).message).toBe(`timed out after 300 ms waiting for tcp port ${missing}`);
   });
 
+  it('looks once more at the deadline: a port that opened since a slow scan is found, not timed out', async () => {
+    const holder = await holdSockets([]);
+    const port = await unusedPort();
+    // Polling every 5 s: after the first scan, the next one would come long after the deadline.
+    const waiting = waitForPort(port, { timeout: 1_000, interval: 5_000, trigger: 'poll' });
+    await new Promise((r) => setTimeout(r, 300));
+    await holder.open({ proto: 'tcp', host: '127.0.0.1', port });
+    const found = await waiting;
+    expect(found.map((l) => [l.port, l.process?.pid])).toEqual([[port, holder.pid]]);
+  });
+
   it('answers at its deadline even while a slow scan is in flight (a cold /proc walk on a busy host)', async () => {
     let scans = 0;
     let release: () => void = () => {};
@@ -64,7 +76,8 @@ describe('waitForPort', () => {
     release();
     expect((err as PortwatchError).code).toBe('ETIMEOUT');
     expect(scans).toBeGreaterThanOrEqual(2);
-    expect(elapsed).toBeLessThan(300 + 250);
+    // The deadline, then one last look that the stuck scan holds up for LAST_LOOK_MS at most.
+    expect(elapsed).toBeLessThan(300 + LAST_LOOK_MS + 250);
   });
 
   it('closed: resolves once none of the ports listens any more, and times out while one does', async () => {
