@@ -9,6 +9,7 @@ import { exitNow } from './exit-now.js';
 import { formatTable, styleFor, parseColorChoice } from './format.js';
 import { createLogger } from './logger.js';
 import { parseDuration } from './parse-args.js';
+import { userNames } from './table/users.js';
 
 interface WaitCliOptions extends RawTargetOptions {
   color?: string;
@@ -99,6 +100,9 @@ export function registerWait(program: Command): void {
         removeTracefsInstanceInBackground();
         // Node builds process.stdout on first use (~0.5 ms): now, not between the port opening and the answer.
         const out = process.stdout;
+        // The USER column names users as `list` does; /etc/passwd is read now, not after the port opens.
+        const userName = opts.json || opts.closed ? undefined : userNames();
+        userName?.(0);
         // Its one watcher cares about these ports only: other programs' port churn need not wake it.
         narrowTracefsEvents(eventInterestOf(targets));
         const { listeners, answers } = await waitForTargets(targets, {
@@ -119,7 +123,7 @@ export function registerWait(program: Command): void {
             ? ''
             : opts.json
               ? `${JSON.stringify(listeners, null, 2)}\n`
-              : `${formatTable(listeners, styleFor(out, process.env, color))}\n${answered()}`,
+              : `${formatTable(listeners, styleFor(out, process.env, color), undefined, { userName })}\n${answered()}`,
         );
       } finally {
         process.off('SIGINT', onSignal);

@@ -3,9 +3,10 @@
  * a host with other listeners its scans walk /proc for no owner while it waits, and the table
  * it prints at the end still names the owners. Observed through --log-level debug.
  */
+import { userInfo } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../src/listener.js';
-import { debugScans, startCli, type LiveCli } from '../helpers/cli.js';
+import { debugScans, runCli, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { unusedPort } from '../helpers/sockets.js';
 
@@ -60,5 +61,14 @@ describe('wait with several targets', () => {
       ].sort(),
     );
     expect(found.map((l) => l.port)).not.toContain(other.ports[0]);
+  });
+
+  it('names the owner’s user in the USER column, as list does', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const port = holder.ports[0] as number;
+    const r = await runCli(['wait', String(port), '--timeout', '10s']);
+    expect(r.code).toBe(0);
+    const row = r.stdout.split('\n').find((l) => l.includes(`:${port} `));
+    expect(row?.split(/\s+/).slice(2, 4)).toEqual([String(holder.pid), userInfo().username]);
   });
 });
