@@ -71,11 +71,13 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--log-level <level>', 'diagnostics on stderr: fatal, error, warn, info, debug, trace, silent', 'warn');
 }
 
-export function addFilterOptions(cmd: Command): Command {
+/** `portArguments`: the command also takes ports as arguments (list, watch), which --port's help then says. */
+export function addFilterOptions(cmd: Command, { portArguments = false }: { portArguments?: boolean } = {}): Command {
+  const also = portArguments ? ' (or give them as arguments: 8080 :3000-3010)' : '';
   return cmd
     .option('--tcp', 'only TCP listeners')
     .option('--udp', 'only UDP listeners')
-    .option('--port <spec>', 'only these ports, e.g. 80,443,3000-3010 (or give them as arguments: 8080 :3000-3010)')
+    .option('--port <spec>', `only these ports, e.g. 80,443,3000-3010${also}`)
     .option('--pid <pid>', 'only listeners owned by this process')
     .option('--process <regex>', 'only listeners whose process name or command matches');
 }

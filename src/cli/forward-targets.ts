@@ -67,6 +67,12 @@ export interface TargetHooks {
 /** The usage rules of the target choice, checked before anything starts; `serving` (--serve): --token and --token-file are serve's. */
 export function checkTargetChoice(url: string | undefined, raw: RawTargetChoice, serving: boolean): void {
   const given = [url !== undefined, raw.netnsPid !== undefined, raw.container !== undefined].filter(Boolean).length;
+  // `forward --netns-pid PID 8080`: its one argument is a URL; ports go with --port.
+  if (url !== undefined && /^:?\d[\d,:-]*$/.test(url))
+    throw new PortwatchError(
+      'EUSAGE',
+      `'${url}' is not a URL: give ports with --port ${url.replace(/^:/, '')} (forward's argument is the URL of a portwatch serve)`,
+    );
   if (given !== 1)
     throw new PortwatchError(
       'EUSAGE',

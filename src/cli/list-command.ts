@@ -125,7 +125,7 @@ export function registerList(program: Command): void {
     .alias('ls')
     .description('print the listening TCP and UDP ports now')
     .argument(...PORTS_ARGUMENT);
-  addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)))))
+  addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)), { portArguments: true })))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print a JSON array of Listener objects, one per socket (with "label" when a config file is in use)')
     .option('-q, --quiet', 'print only the port numbers, one per line, each once, sorted (for scripts)')

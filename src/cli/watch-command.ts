@@ -56,7 +56,7 @@ export function registerWatch(program: Command): void {
     .command('watch', { isDefault: true })
     .description('print the listening ports, then one line per port opened or closed, until Ctrl-C')
     .argument(...PORTS_ARGUMENT);
-  addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)))))
+  addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)), { portArguments: true })))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print NDJSON: one PortEvent per line (with -A also namespace-open/namespace-close events)')
     .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')

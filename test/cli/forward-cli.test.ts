@@ -39,6 +39,8 @@ describe('portwatch forward: usage', () => {
     [['--netns-pid', '1', '--token', 'x'], /go with a URL/],
     [['ftp://example'], /use http:\/\/ or https:\/\//],
     [['http://user:pw@127.0.0.1:4040'], /the token goes in --token/],
+    [['--netns-pid', '1', '18200'], /'18200' is not a URL: give ports with --port 18200/],
+    [['--container', 'web', ':3000-3010'], /give ports with --port 3000-3010/],
   ])('portwatch forward %j → exit 2 with one line', async (args, message) => {
     const r = await runCli(['forward', ...args]);
     expect(r.code).toBe(2);
