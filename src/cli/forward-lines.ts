@@ -26,7 +26,7 @@ export function forwardLine(e: ForwardEvent, target: string): string {
   const moved = why === null ? '' : ` (${why})`;
   const waiting = e.waiting ? ' (not listening there yet)' : '';
   const label = e.label === null ? '' : ` [${e.label}]`;
-  const owner = e.listener?.process ? ` ${e.listener.process.name}` : '';
+  const owner = e.listener?.process ? ` ${e.listener.process.name} (pid ${e.listener.process.pid})` : '';
   return escapeControl(
     `portwatch: forwarding ${hostPort(e)}${also} → ${target} :${e.remote.port}${owner}${label}${moved}${waiting}  ${e.url}`,
   );

@@ -105,7 +105,7 @@ export async function startTarget(
     void ns.ended.then(() => relay.detach(ns.watcher));
   }
   return {
-    name: `pid ${pid}`,
+    name: `the netns of pid ${pid}`, // not the ports' owner: that is named after the port
     events: ns.forwarder,
     ended: ns.ended.then(() => `process ${pid} exited`),
     close: () => ns.close(),
