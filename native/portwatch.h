@@ -44,4 +44,7 @@ void pw_fdwalk_export(napi_env env, napi_value exports);
 /* Adds exitNow (exit-now.c) to the addon's exports. */
 void pw_exit_export(napi_env env, napi_value exports);
 
+/* Adds watchGone / stopGone (output-gone.c) to the addon's exports. */
+void pw_gone_export(napi_env env, napi_value exports);
+
 #endif

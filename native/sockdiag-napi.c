@@ -254,6 +254,7 @@ static napi_value init(napi_env env, napi_value exports) {
   pw_fdwalk_export(env, exports);
   pw_poller_export(env, exports);
   pw_exit_export(env, exports);
+  pw_gone_export(env, exports);
   return exports;
 }
 
