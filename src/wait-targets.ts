@@ -133,7 +133,8 @@ export function parseWaitTarget(raw: string, defaultProtocol: Protocol | 'any' =
   if (scheme === 'tcp' || scheme === 'udp') return parseEndpoint(text, scheme, text.slice(scheme.length + 1));
   if (scheme === 'http' || scheme === 'https') throw usage(`invalid URL '${text}': write ${scheme}://HOST[:PORT]/PATH`);
   if (scheme !== undefined) throw usage(`invalid target '${text}': unknown kind '${scheme}:'; ${FORMS}`);
-  return { kind: 'port', text, protocol: defaultProtocol, host: null, port: parsePort(text) };
+  // `:8080`, as list and watch take a port: the port on any address.
+  return { kind: 'port', text, protocol: defaultProtocol, host: null, port: parsePort(/^:\d+$/.test(text) ? text.slice(1) : text) };
 }
 
 function key(t: WaitTarget): string {

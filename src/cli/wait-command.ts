@@ -74,7 +74,10 @@ export function registerWait(program: Command): void {
     .option('--any', 'for plain ports, a TCP or UDP listener will do')
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
     .option('--json', 'print the listeners found as a JSON array')
-    .option('--closed', 'wait until none of the ports listens (e.g. a server finishing its shutdown); prints nothing; not for URLs')
+    .option(
+      '--closed',
+      'wait until none of the ports listens (e.g. a server finishing its shutdown); prints nothing ([] with --json); not for URLs',
+    )
     .option('--status <codes>', 'URLs: only these statuses count (repeatable or 200,204); default: any below 500', collect)
     .option('--insecure', 'https URLs: accept a certificate that does not verify (self-signed, another name)')
     .option('--interval <duration>', 'scan every DURATION; default: adaptive')
@@ -117,10 +120,12 @@ export function registerWait(program: Command): void {
         });
         const answered = (): string =>
           urls.map((t) => `${t.text} answered ${answers.find((a) => a.url === t.url.href)?.status ?? '?'}\n`).join('');
-        // --closed prints nothing
+        // --closed prints nothing (an empty list with --json)
         await exitOnceWritten(
           opts.closed
-            ? ''
+            ? opts.json
+              ? '[]\n' // still JSON for a script that parses it: nothing listens
+              : ''
             : opts.json
               ? `${JSON.stringify(listeners, null, 2)}\n`
               : `${formatTable(listeners, styleFor(out, process.env, color), undefined, { userName })}\n${answered()}`,

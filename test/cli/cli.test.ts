@@ -131,6 +131,15 @@ describe('portwatch wait', () => {
     expect(w.stdout()).toBe('');
   });
 
+  it('--closed --json prints an empty list, still JSON for a script', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const port = holder.ports[0] as number;
+    const w = start(['wait', `:${port}`, '--closed', '--json', '--timeout', '20s']);
+    await holder.close(0);
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(w.stdout())).toEqual([]);
+  });
+
   it('exits 1 on timeout, naming the ports still missing', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const { index, port } = await holder.open({ proto: 'udp', host: '127.0.0.1' });
