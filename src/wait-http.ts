@@ -37,11 +37,14 @@ export function statusAccepted(status: number, statuses?: readonly number[]): bo
   return statuses === undefined || statuses.length === 0 ? status < 500 : statuses.includes(status);
 }
 
-/** What a failed attempt says in a message: the error code, with a hint for certificates. */
+/** What a failed attempt says in a message: the error code, with a hint for certificates and for TLS to a plain server. */
 function describeError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const code = err.code ?? err.message;
-  return CERT_ERRORS.test(code) ? `${code}; --insecure accepts it` : code;
+  if (CERT_ERRORS.test(code)) return `${code}; --insecure accepts it`;
+  // OpenSSL's "wrong version number": what answered is not TLS.
+  if (code === 'EPROTO') return `${code}: no TLS there; is it a plain http:// server?`;
+  return code;
 }
 
 export function checkUrl(url: URL, options: UrlCheckOptions): Promise<UrlCheck> {

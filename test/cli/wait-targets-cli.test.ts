@@ -145,6 +145,14 @@ describe('portwatch wait on https with a self-signed certificate', () => {
     expect(insecure.code).toBe(0);
     expect(insecure.stdout).toContain(`https://localhost:${port}/ answered 200`);
   });
+
+  it('an https:// URL at a plain HTTP server says that no TLS answered', async () => {
+    const port = await unusedPort();
+    await serve(port, '127.0.0.1', [200]);
+    const r = await runCli(['wait', `https://127.0.0.1:${port}/`, '--timeout', '1s']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\(last attempt: EPROTO: no TLS there; is it a plain http:\/\/ server\?\)\n$/);
+  });
 });
 
 describe('portwatch wait on tcp: and udp: targets', () => {
