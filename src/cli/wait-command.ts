@@ -95,7 +95,11 @@ export function registerWait(program: Command): void {
         throw new PortwatchError('EUSAGE', '--status applies to http:// and https:// targets only');
       if (opts.insecure && !urls.some((t) => t.secure)) throw new PortwatchError('EUSAGE', '--insecure applies to https:// targets only');
       const controller = new AbortController();
-      const onSignal = (): void => controller.abort();
+      let received: NodeJS.Signals | null = null;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        received = signal;
+        controller.abort();
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
@@ -130,6 +134,10 @@ export function registerWait(program: Command): void {
               ? `${JSON.stringify(listeners, null, 2)}\n`
               : `${formatTable(listeners, styleFor(out, process.env, color), undefined, { userName })}\n${answered()}`,
         );
+      } catch (e) {
+        // Interrupted: 130 for SIGINT (program.ts), 128 + 15 for SIGTERM, as shells report them.
+        if (received === 'SIGTERM') process.exitCode = 143;
+        throw e;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

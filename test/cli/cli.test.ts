@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
 import { runCli, startCli, type LiveCli } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { unusedPort } from '../helpers/sockets.js';
 
 const live: LiveCli[] = [];
 afterEach(async () => {
@@ -129,6 +130,18 @@ describe('portwatch wait', () => {
     await holder.close(0);
     expect(await w.exited).toEqual({ code: 0, signal: null });
     expect(w.stdout()).toBe('');
+  });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('interrupted by %s: exit %i with one line', async (signal, code) => {
+    const port = await unusedPort();
+    const w = start(['wait', String(port), '--log-level', 'debug', '--trigger', 'poll']);
+    await waitFor(() => w.stderr().includes('"reason":"first"'), 'its first scan');
+    w.child.kill(signal);
+    expect(await w.exited).toEqual({ code, signal: null });
+    expect(w.stderr().trim().split('\n').at(-1)).toBe('portwatch: waiting was aborted');
   });
 
   it('--closed --json prints an empty list, still JSON for a script', async () => {
