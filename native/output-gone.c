@@ -85,12 +85,7 @@ static napi_value watch_gone(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   int fd;
   if (pw_read_fd(env, args[0], &fd, "fd must be a file descriptor") < 0) return NULL;
-  napi_valuetype t;
-  napi_typeof(env, args[1], &t);
-  if (t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "onGone must be a function");
-    return NULL;
-  }
+  if (pw_read_function(env, args[1], "onGone must be a function") < 0) return NULL;
   gone_t *g = calloc(1, sizeof *g);
   if (g == NULL) {
     pw_throw_errno(env, ENOMEM, "calloc", NULL);
@@ -138,13 +133,8 @@ static napi_value stop_gone(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value args[1];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  napi_valuetype t;
-  napi_typeof(env, args[0], &t);
-  void *data = NULL;
-  if (t != napi_external || napi_get_value_external(env, args[0], &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from watchGone()");
-    return NULL;
-  }
+  void *data;
+  if (pw_read_external(env, args[0], &data, "handle must come from watchGone()") < 0) return NULL;
   stop(data, 0);
   return NULL;
 }

@@ -161,8 +161,7 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
       read_policy_number(env, args[2], "fixedMs", &fixed_ms, 0) < 0 || min_ms > max_ms) {
     return throw_type(env, "policy must be { cpuBudget, minMs, maxMs, fixedMs? } with positive numbers and minMs <= maxMs");
   }
-  napi_typeof(env, args[3], &t);
-  if (t != napi_function) return throw_type(env, "onEvent must be a function");
+  if (pw_read_function(env, args[3], "onEvent must be a function") < 0) return NULL;
 
   poller_t *p = calloc(1, sizeof *p);
   if (p == NULL) {
@@ -267,14 +266,8 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
 }
 
 static handle_t *read_handle(napi_env env, napi_value arg) {
-  napi_valuetype t;
-  napi_typeof(env, arg, &t);
-  void *data = NULL;
-  if (t != napi_external || napi_get_value_external(env, arg, &data) != napi_ok || data == NULL) {
-    throw_type(env, "handle must come from pollStart()");
-    return NULL;
-  }
-  return data;
+  void *data;
+  return pw_read_external(env, arg, &data, "handle must come from pollStart()") < 0 ? NULL : data;
 }
 
 static napi_value poll_stop(napi_env env, napi_callback_info info) {

@@ -15,6 +15,13 @@ void pw_throw_errno(napi_env env, int err, const char *syscall, const char *path
  * -1 when it is not one. */
 int pw_read_fd(napi_env env, napi_value arg, int *fd, const char *message);
 
+/* The same for the other arguments the addon takes: 0 when `arg` is a function; the data of an
+ * external (a handle the addon made) in *data, never NULL; a Buffer's bytes. -1 after a
+ * TypeError with `message` otherwise. */
+int pw_read_function(napi_env env, napi_value arg, const char *message);
+int pw_read_external(napi_env env, napi_value arg, void **data, const char *message);
+int pw_read_buffer(napi_env env, napi_value arg, void **data, size_t *len, const char *message);
+
 #include <pthread.h>
 
 /* Held for each sock_diag round trip: the Node thread and the change poller share a socket. */

@@ -107,12 +107,7 @@ static napi_value relay_init(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value args[1];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  napi_valuetype type;
-  napi_typeof(env, args[0], &type);
-  if (type != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "onEnd must be a function");
-    return NULL;
-  }
+  if (pw_read_function(env, args[0], "onEnd must be a function") < 0) return NULL;
   relay_state_t *st = state_of(env);
   if (st != NULL) {
     napi_delete_reference(env, st->on_end);

@@ -89,15 +89,9 @@ static napi_value dump(napi_env env, napi_callback_info info) {
   napi_value args[2]; /* missing arguments arrive as undefined */
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
 
-  bool is_buffer = false;
-  napi_is_buffer(env, args[0], &is_buffer);
-  if (!is_buffer) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "request must be a Buffer");
-    return NULL;
-  }
   void *req;
   size_t req_len;
-  napi_get_buffer_info(env, args[0], &req, &req_len);
+  if (pw_read_buffer(env, args[0], &req, &req_len, "request must be a Buffer") < 0) return NULL;
 
   char netns_path[PATH_MAX];
   int has_netns = read_netns_arg(env, args[1], netns_path, sizeof netns_path);
@@ -123,6 +117,31 @@ int pw_read_fd(napi_env env, napi_value arg, int *fd, const char *message) {
     return -1;
   }
   return 0;
+}
+
+int pw_read_function(napi_env env, napi_value arg, const char *message) {
+  napi_valuetype type;
+  napi_typeof(env, arg, &type);
+  if (type == napi_function) return 0;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return -1;
+}
+
+int pw_read_external(napi_env env, napi_value arg, void **data, const char *message) {
+  napi_valuetype type;
+  napi_typeof(env, arg, &type);
+  *data = NULL;
+  if (type == napi_external && napi_get_value_external(env, arg, data) == napi_ok && *data != NULL) return 0;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return -1;
+}
+
+int pw_read_buffer(napi_env env, napi_value arg, void **data, size_t *len, const char *message) {
+  bool is_buffer = false;
+  napi_is_buffer(env, arg, &is_buffer);
+  if (is_buffer && napi_get_buffer_info(env, arg, data, len) == napi_ok) return 0;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return -1;
 }
 
 static int read_fd_arg(napi_env env, napi_value arg, int *fd) {
@@ -153,30 +172,16 @@ static napi_value dump_on_socket(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   int fd;
   if (read_fd_arg(env, args[0], &fd) < 0) return NULL;
-  bool is_buffer = false;
-  napi_is_buffer(env, args[1], &is_buffer);
-  if (!is_buffer) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "request must be a Buffer");
-    return NULL;
-  }
   void *req;
   size_t req_len;
-  napi_get_buffer_info(env, args[1], &req, &req_len);
+  if (pw_read_buffer(env, args[1], &req, &req_len, "request must be a Buffer") < 0) return NULL;
   /* Third argument: absent = plain reply; null = normalized; a Buffer = normalized and compared. */
   napi_valuetype third;
   napi_typeof(env, args[2], &third);
   bool normalize = third != napi_undefined;
   void *prev = NULL;
   size_t prev_len = 0;
-  if (normalize && third != napi_null) {
-    bool prev_is_buffer = false;
-    napi_is_buffer(env, args[2], &prev_is_buffer);
-    if (!prev_is_buffer) {
-      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "previous must be a Buffer or null");
-      return NULL;
-    }
-    napi_get_buffer_info(env, args[2], &prev, &prev_len);
-  }
+  if (normalize && third != napi_null && pw_read_buffer(env, args[2], &prev, &prev_len, "previous must be a Buffer or null") < 0) return NULL;
   pw_buf_t reply = {0};
   pw_failure_t failure = {0};
   napi_value result = NULL;
