@@ -94,8 +94,8 @@ export async function main(argv: string[]): Promise<number> {
         case 'ESOURCE_UNAVAILABLE':
         case 'ENOPROCESS':
           return EXIT_USAGE;
-        case 'EABORTED': // a command may have said which signal it was (wait: 143 for SIGTERM)
-          return typeof process.exitCode === 'number' && process.exitCode > 128 ? process.exitCode : EXIT_INTERRUPTED;
+        case 'EABORTED':
+          return EXIT_INTERRUPTED;
         default:
           return EXIT_FAILURE;
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { PortwatchError } from '../errors.js';
+import { constants } from 'node:os';
+import { isPortwatchError, PortwatchError } from '../errors.js';
 import { narrowTracefsEvents, removeTracefsInstanceInBackground, tracefsInstanceNeedsExitHook } from '../triggers/tracefs.js';
 import { waitForTargets } from '../wait-for-targets.js';
 import type { TickEvent } from '../watch/watch-types.js';
@@ -135,9 +136,10 @@ export function registerWait(program: Command): void {
               : `${formatTable(listeners, styleFor(out, process.env, color), undefined, { userName })}\n${answered()}`,
         );
       } catch (e) {
-        // Interrupted: 130 for SIGINT (program.ts), 128 + 15 for SIGTERM, as shells report them.
-        if (received === 'SIGTERM') process.exitCode = 143;
-        throw e;
+        if (received === null || !isPortwatchError(e) || e.code !== 'EABORTED') throw e;
+        // Interrupted: the status a shell reports for that signal (130 for SIGINT, 143 for SIGTERM).
+        process.stderr.write(`portwatch: ${e.message}\n`);
+        process.exitCode = 128 + constants.signals[received];
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
