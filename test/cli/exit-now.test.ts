@@ -3,7 +3,7 @@
  * of Node's orderly teardown. What was written is all there, the status is what process.exit()
  * would give, and without the addon it is process.exit() (exit handlers run).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sockDiagUnavailableReason } from '../../src/sources/sock-diag-addon.js';
@@ -47,13 +47,43 @@ describe('exitNow', () => {
     expect((await writeThenExit(10, 3)).code).toBe(3);
   });
 
+  it.skipIf(why !== null)('hands its memory to a child that frees it once the process is gone, and that child ends by itself', () => {
+    // A subreaper (python) gets the orphaned holder, as pid 1 would; it reads the process's
+    // stdout to its end, reaps it, then every other child it inherits, under an alarm.
+    const script = `
+        import { exitNow } from ${JSON.stringify(EXIT_NOW)};
+        process.exitCode = 5;
+        process.stdout.write(Buffer.alloc(1 << 20, 97), () => exitNow());
+        setTimeout(() => {}, 10_000);
+      `;
+    const reaper = `
+import ctypes, json, os, signal, subprocess, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+signal.alarm(20)
+p = subprocess.Popen([sys.argv[1], '--input-type=module', '-e', sys.argv[2]], stdout=subprocess.PIPE)
+n = len(p.stdout.read())
+code = p.wait()
+others = []
+while True:
+    try:
+        pid, status = os.waitpid(-1, 0)
+    except ChildProcessError:
+        break
+    others.append({'pid': pid != p.pid, 'exited': os.WIFEXITED(status), 'status': os.waitstatus_to_exitcode(status)})
+print(json.dumps({'code': code, 'bytes': n, 'others': others}))
+`;
+    const r = spawnSync('python3', ['-c', reaper, process.execPath, script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ code: 5, bytes: 1 << 20, others: [{ pid: true, exited: true, status: 0 }] });
+  });
+
   it('without the addon is process.exit(): same bytes and status, exit handlers run', async () => {
     const r = await writeThenExit(1 << 20, 4, { PORTWATCH_NO_NATIVE: '1' });
     expect(r).toEqual({ code: 4, out: 1 << 20, err: 'exit handler ran' });
   });
 
   it.skipIf(why !== null)(
-    'the addon refuses a status that is not a whole number 0-255 (in a child: a bad check would end this worker)',
+    'the addon refuses a status that is not a whole number 0-255, and a hand-off flag that is not a boolean (in a child: a bad check would end this worker)',
     async () => {
       const addon = fileURLToPath(new URL('../../native/build/Release/portwatch_sockdiag.node', import.meta.url));
       const script = `
@@ -61,6 +91,7 @@ describe('exitNow', () => {
       const refused = ['0', -1, 256, 1.5, NaN, Infinity, undefined, null].map((bad) => {
         try { exitNow(bad); return 'accepted ' + String(bad); } catch (e) { return /exit status, a whole number 0-255/.test(e.message) ? 'refused' : e.message; }
       });
+      try { exitNow(0, 'yes'); refused.push('accepted a second argument that is not a boolean'); } catch (e) { refused.push(/a boolean/.test(e.message) ? 'refused' : e.message); }
       process.stdout.write(JSON.stringify(refused));
       exitNow(0);
     `;
@@ -68,7 +99,7 @@ describe('exitNow', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const code = await new Promise((resolve) => child.on('close', resolve));
-      expect({ code, answers: JSON.parse(out) as string[] }).toEqual({ code: 0, answers: Array(8).fill('refused') });
+      expect({ code, answers: JSON.parse(out) as string[] }).toEqual({ code: 0, answers: Array(9).fill('refused') });
     },
   );
 });
