@@ -43,7 +43,7 @@ function report(result: FreePortResult, how: { killSignal: NodeJS.Signals; grace
 export function registerKill(program: Command): void {
   const cmd = program
     .command('kill')
-    .argument('<ports>', 'port or comma-separated ports, e.g. 3000 or 3000,5173')
+    .argument('<ports...>', 'ports, e.g. 3000, 3000,5173 or 3000 5173')
     .description('free ports: signal what holds each, wait until it lets go, SIGKILL after --grace; exit 0 when all are free, 1 if not');
   addTargetOptions(cmd)
     .option('--signal <name>', 'the first signal: TERM, INT, HUP, KILL, … or a number', 'TERM')
@@ -54,9 +54,9 @@ export function registerKill(program: Command): void {
     .option('--force', "also signal pid 1 and portwatch's ancestors (the shell or agent running it)")
     .option('--json', 'print the result as JSON: {free, ports, actions}')
     .option('--interval <duration>', 'scan every DURATION while waiting; default 100ms')
-    .action(async (portsText: string, opts: KillCliOptions) => {
+    .action(async (portsTexts: string[], opts: KillCliOptions) => {
       const log = createLogger(opts.logLevel);
-      const ports = parsePortList(portsText);
+      const ports = [...new Set(portsTexts.flatMap((text) => parsePortList(text)))];
       if (opts.udp && opts.any) throw new PortwatchError('EUSAGE', '--udp and --any cannot be used together');
       const killSignal = parseSignal(opts.signal);
       const grace = parseDuration(opts.grace, 'grace');

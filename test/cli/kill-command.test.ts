@@ -100,6 +100,18 @@ describe('portwatch kill', () => {
     expect(alive(holder.pid)).toBe(true);
   });
 
+  it('takes ports as separate arguments too (kill 3000 5173), as wait does', async () => {
+    const holder = await holdSockets([
+      { proto: 'tcp', host: '127.0.0.1' },
+      { proto: 'tcp', host: '127.0.0.1' },
+    ]);
+    const [a, b] = [...holder.ports].sort((x, y) => x - y) as [number, number];
+    const r = await runCli(['kill', String(b), String(a), String(b), '--dry-run']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`pid ${holder.pid} (python3) tcp 127.0.0.1:${a}, tcp 127.0.0.1:${b}: would be sent SIGTERM (dry run)\n`);
+  });
+
   it('--signal HUP is the first signal sent', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const r = await runCli(['kill', String(holder.ports[0]), '--signal', 'sighup', '--json']);
