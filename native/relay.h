@@ -1,5 +1,6 @@
 /*
- * The splice relay's engine (relay.c), shared with its Node-API surface (relay-napi.c).
+ * The splice relay's engine (relay.c, relay-pump.c, relay-table.c), shared with its Node-API
+ * surface (relay-napi.c).
  *
  * One engine per Node environment: one thread, one epoll instance for every relay, an
  * eventfd to wake it. A relay joins two connected TCP sockets (the fds are the engine's own
