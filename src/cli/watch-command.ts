@@ -115,7 +115,8 @@ export function registerWatch(program: Command): void {
         if (line !== null) write(line);
       };
       watcher.on('ready', (listeners) => {
-        if (!opts.json) {
+        // Nothing listening: no header over nothing; the line on stderr says "watching 0".
+        if (!opts.json && listeners.length > 0) {
           write(formatTable(listeners, style, rules.label, { group: opts.group ?? true, userName: userNames(), netns: host.all }));
         }
         const config = rules.file === null ? '' : ` (rules: ${rules.file})`;
