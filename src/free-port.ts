@@ -14,7 +14,7 @@ import type { ScanOptions } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
 import type { TickEvent } from './watch/watch-types.js';
 import { PortWatcher } from './watch/watcher.js';
-import { selectOnly } from './wait.js';
+import { selectOnly } from './select-only.js';
 
 export interface FreePortOptions extends ScanOptions {
   /** Listeners of this protocol (default 'tcp'). */

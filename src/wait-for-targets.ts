@@ -13,7 +13,7 @@ import type { ScanOptions } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
 import type { TickEvent } from './watch/watch-types.js';
 import { PortWatcher } from './watch/watcher.js';
-import { selectOnly } from './wait.js';
+import { selectOnly } from './select-only.js';
 import { checkUrl, type UrlCheck } from './wait-http.js';
 import { connectAddress, describeTargets, listenerServes, type UrlTarget, type WaitTarget } from './wait-targets.js';
 
