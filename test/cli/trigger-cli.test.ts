@@ -1,16 +1,13 @@
 /** --trigger on the commands, and what --log-level debug says about each scan. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { debugScans, runCli, startCli, type LiveCli } from '../helpers/cli.js';
+import { debugScans, runCli, startCli, type LiveCli, stopClis } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs } from '../helpers/tracefs.js';
 
 const live: LiveCli[] = [];
 afterEach(async () => {
-  for (const c of live.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) process.kill(c.child.pid as number, 'SIGTERM');
-    await c.exited;
-  }
+  await stopClis(live);
   await stopAll();
 });
 

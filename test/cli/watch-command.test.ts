@@ -3,16 +3,13 @@
  * built CLI, real processes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCli, type LiveCli } from '../helpers/cli.js';
+import { startCli, type LiveCli, stopClis } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { unusedPort } from '../helpers/sockets.js';
 
 const live: LiveCli[] = [];
 afterEach(async () => {
-  for (const c of live.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) process.kill(c.child.pid as number, 'SIGTERM');
-    await c.exited;
-  }
+  await stopClis(live);
   await stopAll();
 });
 

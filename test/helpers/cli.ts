@@ -60,3 +60,11 @@ export function debugScans(stderr: string): { reason: string; walks: number }[] 
     .map((l) => JSON.parse(l) as { msg: string; reason: string; walks: number })
     .filter((l) => l.msg === 'scan');
 }
+
+/** Stops (SIGTERM, by pid) every CLI in `live` still running, empties it, and waits for each to exit. */
+export async function stopClis(live: LiveCli[]): Promise<void> {
+  for (const c of live.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) process.kill(c.child.pid as number, 'SIGTERM');
+    await c.exited;
+  }
+}
