@@ -14,7 +14,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { PortwatchError } from './errors.js';
 import type { Listener, Protocol } from './listener.js';
 import { formatIPv6 } from './parse/address.js';
-import { parsePort } from './ports.js';
+import { parsePort, parsePortSpec, type PortRange } from './ports.js';
 
 export type TargetHost =
   | { kind: 'loopback'; text: string }
@@ -143,17 +143,38 @@ function key(t: WaitTarget): string {
   return `${t.protocol} ${h} ${t.port}`;
 }
 
+const PORT_RANGE = /^:?\d+-\d+$/;
+/** Ports one range may name: a range is each of its ports, every one waited for. */
+export const MAX_RANGE_PORTS = 1024;
+
+/** `3000-3003` (or `:3000-3003`, as list takes it): one target per port, each on any address. */
+function rangeTargets(text: string, protocol: Protocol | 'any'): PortTarget[] {
+  const [range] = parsePortSpec(text.replace(/^:/, '')) as [PortRange];
+  const count = range.to - range.from + 1;
+  if (count > MAX_RANGE_PORTS) throw usage(`invalid target '${text}': a range may name up to ${MAX_RANGE_PORTS} ports, this one ${count}`);
+  return Array.from({ length: count }, (_, i) => ({
+    kind: 'port',
+    text: String(range.from + i),
+    protocol,
+    host: null,
+    port: range.from + i,
+  }));
+}
+
 /**
  * The command line's arguments: each is a URL taken whole, or a comma list of the other
- * forms (`8080,3000`, `tcp:8080,udp:53`). Duplicates are dropped. Throws EUSAGE.
+ * forms (`8080,3000`, `tcp:8080,udp:53`, `9000-9003`: every port of the range). Duplicates are dropped. Throws EUSAGE.
  */
 export function parseWaitTargets(args: readonly string[], defaultProtocol: Protocol | 'any' = 'tcp'): WaitTarget[] {
   const targets = new Map<string, WaitTarget>();
   for (const arg of args) {
     const items = URL_RE.test(arg.trim()) ? [arg] : arg.split(',');
     for (const item of items) {
-      const t = parseWaitTarget(item, defaultProtocol);
-      if (!targets.has(key(t))) targets.set(key(t), t);
+      for (const t of PORT_RANGE.test(item.trim())
+        ? rangeTargets(item.trim(), defaultProtocol)
+        : [parseWaitTarget(item, defaultProtocol)]) {
+        if (!targets.has(key(t))) targets.set(key(t), t);
+      }
     }
   }
   if (targets.size === 0) throw usage(`no target to wait for; ${FORMS}`);

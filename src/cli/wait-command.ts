@@ -25,7 +25,7 @@ interface WaitCliOptions extends RawTargetOptions {
 }
 
 const TARGETS_HELP =
-  'what to wait for: ports (3000 or 3000,5173), tcp:[HOST:]PORT, udp:[HOST:]PORT ' +
+  'what to wait for: ports (3000, 3000,5173, or 9000-9003 for each of them), tcp:[HOST:]PORT, udp:[HOST:]PORT ' +
   '(HOST: localhost, 127.0.0.1, [::1], …), or an http:// or https:// URL';
 
 /** `--status 200 --status 204` or `--status 200,204`: HTTP status codes, 100-599. */

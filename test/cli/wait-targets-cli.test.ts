@@ -87,6 +87,29 @@ describe('portwatch wait on URLs', () => {
     expect(seen.at(-1)?.status).toBe(200);
   });
 
+  it('a range is each of its ports: wait P-(P+1) answers with the listeners of both', async () => {
+    // Two neighbouring ports held by one process: the second may be taken, then try elsewhere (bounded).
+    let held: { pid: number; port: number } | null = null;
+    for (let attempt = 0; attempt < 5 && held === null; attempt++) {
+      const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+      const port = holder.ports[0] as number;
+      if (port === 65535) continue;
+      held = await holder.open({ proto: 'tcp', host: '127.0.0.1', port: port + 1 }).then(
+        () => ({ pid: holder.pid, port }),
+        () => null, // taken: the holder ended
+      );
+    }
+    if (held === null) throw new Error('no two neighbouring free ports in 5 tries');
+    const r = await runCli(['wait', `${held.port}-${held.port + 1}`, '--json', '--timeout', '10s']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const found = (JSON.parse(r.stdout) as Listener[]).map((l) => [l.port, l.process?.pid]);
+    expect(found.sort()).toEqual([
+      [held.port, held.pid],
+      [held.port + 1, held.pid],
+    ]);
+  });
+
   it('never asks a URL whose host the listening address does not serve, and says so at the timeout', async () => {
     const port = await unusedPort('::1');
     const seen = await serve(port, '::1', [200]);
