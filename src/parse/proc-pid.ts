@@ -51,3 +51,20 @@ export function parseStatusUid(status: string): number | null {
   const m = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
   return safeDecimal(m?.[1]);
 }
+
+/** The signal masks of /proc/<pid>/status: bit n - 1 stands for signal n. */
+export interface StatusSignals {
+  blocked: bigint;
+  ignored: bigint;
+  caught: bigint;
+}
+
+/** SigBlk, SigIgn and SigCgt from /proc/<pid>/status (hex masks); null when one is missing or not hex. */
+export function parseStatusSignals(status: string): StatusSignals | null {
+  const mask = (name: string): bigint | null => {
+    const m = new RegExp(`^${name}:\\s*([0-9a-fA-F]{1,32})\\s*$`, 'm').exec(status);
+    return m?.[1] === undefined ? null : BigInt(`0x${m[1]}`);
+  };
+  const [blocked, ignored, caught] = [mask('SigBlk'), mask('SigIgn'), mask('SigCgt')];
+  return blocked === null || ignored === null || caught === null ? null : { blocked, ignored, caught };
+}

@@ -13,9 +13,9 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { COMMAND_MAX_BYTES } from '../listener.js';
 import { readBounded, readBoundedText } from '../owners/read-bounded.js';
-import { parseProcStat, parseStatusUid, type ProcStat } from '../parse/proc-pid.js';
+import { parseProcStat, parseStatusSignals, parseStatusUid, type ProcStat, type StatusSignals } from '../parse/proc-pid.js';
 
-export type { ProcStat } from '../parse/proc-pid.js';
+export type { ProcStat, StatusSignals } from '../parse/proc-pid.js';
 
 /** Bounds: a file is read up to this many bytes and no further. */
 export const PROC_LIMITS = Object.freeze({
@@ -38,6 +38,8 @@ export interface ProcFs {
   stat(pid: number): ProcStat | null;
   /** Effective uid, from status. */
   uid(pid: number): number | null;
+  /** Which signals it blocks, ignores and catches, from status. */
+  signals(pid: number): StatusSignals | null;
   /** The kernel's 15-byte name, without its newline. */
   comm(pid: number): string | null;
   /** The raw NUL-separated command line (empty for kernel threads), up to PROC_LIMITS.cmdline bytes. */
@@ -88,6 +90,10 @@ export function procFs(root = '/proc'): ProcFs {
     uid(pid) {
       const text = readBoundedText(`${root}/${pid}/status`, PROC_LIMITS.status);
       return text === null ? null : parseStatusUid(text);
+    },
+    signals(pid) {
+      const text = readBoundedText(`${root}/${pid}/status`, PROC_LIMITS.status);
+      return text === null ? null : parseStatusSignals(text);
     },
     comm(pid) {
       return readBoundedText(`${root}/${pid}/comm`, PROC_LIMITS.comm)?.replace(/\n$/, '') ?? null;

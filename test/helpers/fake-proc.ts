@@ -4,7 +4,7 @@
  * a test can say what a piece of logic paid. test/proc/proc-fs.test.ts holds it to the real
  * /proc's behaviour.
  */
-import type { ProcFs } from '../../src/proc/proc-fs.js';
+import type { ProcFs, StatusSignals } from '../../src/proc/proc-fs.js';
 
 export interface FakeProcess {
   ppid: number;
@@ -14,6 +14,8 @@ export interface FakeProcess {
   state?: string;
   pgid?: number;
   uid?: number;
+  /** The signal masks of status (default: none blocked, ignored or caught). */
+  signals?: StatusSignals;
   /** argv; joined with NULs as /proc/<pid>/cmdline is. */
   argv?: string[];
   /** NAME=value entries. */
@@ -44,6 +46,10 @@ export function fakeProc(rows: Record<number, FakeProcess>): FakeProc {
       return { pid, ppid: r.ppid, pgid: r.pgid ?? pid, startTime: r.startTime, state: r.state ?? 'S', name: r.name ?? `p${pid}` };
     },
     uid: (pid) => row('uid', pid)?.uid ?? null,
+    signals(pid) {
+      const r = row('signals', pid);
+      return r === undefined ? null : (r.signals ?? { blocked: 0n, ignored: 0n, caught: 0n });
+    },
     comm(pid) {
       const r = row('comm', pid);
       return r === undefined ? null : (r.name ?? `p${pid}`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseStatPpid, parseStatusUid } from '../../src/parse/proc-pid.js';
+import { parseStatPpid, parseStatusSignals, parseStatusUid } from '../../src/parse/proc-pid.js';
 import { fixture } from '../helpers/fixtures.js';
 
 describe('parseStatPpid', () => {
@@ -29,5 +29,21 @@ describe('parseStatusUid', () => {
   });
   it('never throws', () => {
     fc.assert(fc.property(fc.string(), (s) => parseStatusUid(s) === null || Number.isSafeInteger(parseStatusUid(s))));
+  });
+});
+
+describe('parseStatusSignals', () => {
+  it('reads SigBlk, SigIgn and SigCgt from a real /proc/<pid>/status', () => {
+    expect(parseStatusSignals(fixture('proc-pid/status'))).toEqual({ blocked: 0n, ignored: 0n, caught: 0n });
+  });
+  it('reads the masks of a process that blocks SIGCHLD and catches SIGTERM (as systemd does), in hex', () => {
+    const status =
+      'Name:\tsystemd\nSigQ:\t0/63434\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t7be3c0fe28014a03\nSigIgn:\t0000000000001000\nSigCgt:\t00000001800004ec\n';
+    expect(parseStatusSignals(status)).toEqual({ blocked: 0x7be3c0fe28014a03n, ignored: 0x1000n, caught: 0x1800004ecn });
+  });
+  it('null when a mask is missing or not hex, and never throws', () => {
+    expect(parseStatusSignals('SigBlk:\t0\nSigIgn:\t0\n')).toBeNull();
+    expect(parseStatusSignals('SigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n')).toBeNull();
+    fc.assert(fc.property(fc.string(), (s) => parseStatusSignals(s) === null || typeof parseStatusSignals(s)?.blocked === 'bigint'));
   });
 });
