@@ -43,7 +43,8 @@ function validatePorts(ports: number[]): void {
 export async function waitForPort(port: number | number[], options: WaitOptions = {}): Promise<Listener[]> {
   const ports = [...new Set(Array.isArray(port) ? port : [port])];
   validatePorts(ports);
-  const { protocol = 'tcp', ...rest } = options;
+  const { protocol: asked, ...rest } = options;
+  const protocol = asked ?? 'tcp'; // null too, as before, from JavaScript
   const targets = ports.map((p): PortTarget => ({ kind: 'port', text: String(p), protocol, host: null, port: p }));
   return (await waitForTargets(targets, rest)).listeners;
 }
