@@ -22,4 +22,4 @@ export type { ForwardPortEntry } from './rules/config.js';
 export type { AttributesTable, OnAutoForward, PortAttributes } from './rules/attributes.js';
 export type { Matcher } from './rules/matcher.js';
 export type { ProcReader } from './rules/proc.js';
-export type { ProcStat } from './parse/proc-pid.js';
+export type { ProcStat, StatusSignals } from './parse/proc-pid.js';
