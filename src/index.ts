@@ -1,7 +1,7 @@
 export { scan, Scanner, selectSource, SOURCE_CHOICES } from './scan.js';
-export type { ScanOptions, ScanResult, SocketFields, SourceChoice } from './scan.js';
+export type { ScanCallOptions, ScanOptions, ScanResult, SocketFields, SourceChoice } from './scan.js';
 export { watch, PortWatcher } from './watch/watcher.js';
-export type { WatchOptions, PortWatcherEvents, ChangeEvent, ScanEvent, TickEvent, TickReason } from './watch/watcher.js';
+export type { WatchOptions, PortWatcherEvents, ChangeEvent, ScanEvent, TickEvent, TickReason, UpdateEvent } from './watch/watcher.js';
 export { TRIGGER_CHOICES } from './triggers/trigger.js';
 export type { Trigger, TriggerChoice, TriggerName, TriggerSubscriber, Hint, HintKind } from './triggers/trigger.js';
 export { diffListeners } from './watch/diff.js';

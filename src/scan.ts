@@ -7,7 +7,7 @@ import { PortwatchError } from './errors.js';
 import type { Listener } from './listener.js';
 import { netnsOf, processExists } from './namespaces.js';
 import { ownershipsOf, UNKNOWN_OWNER, type Ownership } from './owners/ownership.js';
-import { SocketOwners } from './owners/socket-owners.js';
+import { newOwnerSearch, OwnerSearches } from './owner-searches.js';
 import { warmUpOwnerSearch } from './owners/warm-up.js';
 import type { RawSocket, ScanTarget, Source, SourceName } from './sources/source.js';
 import { selectSource, type SourceChoice } from './sources/select-source.js';
@@ -59,6 +59,20 @@ export interface ScanResult {
    * listener, not per scan, so the watcher's interval policy leaves it out.
    */
   attributionMs: number;
+  /** Sockets an earlier scan returned without an owner that this one returns with theirs. */
+  attributed: number[];
+  /** Sockets returned without an owner because their search goes on (see `yieldTo`). */
+  ownersPending: number;
+}
+
+export interface ScanCallOptions {
+  /**
+   * When this settles before the owner search ends, scan() returns at once and the search
+   * goes on: its sockets come back without an owner until a later scan, once
+   * ownersPending() has settled, returns them with theirs (listed in `attributed`). One
+   * search goes on at a time; while it does, scans wait for their own searches.
+   */
+  yieldTo?: Promise<unknown>;
 }
 
 export class Scanner {
@@ -69,7 +83,9 @@ export class Scanner {
   private readonly withOwners: boolean;
   /** Read once: a process (ours, or the target) does not change namespace under us. */
   private readonly netns: string | null;
-  private readonly owners = new SocketOwners();
+  private readonly searches: OwnerSearches;
+  /** close() was called and no scan since: what goes on in the background must not reopen the source. */
+  private closed = false;
   private readonly select: ((socket: SocketFields) => boolean) | null;
   /** What is known of each live inode (its owner: UNKNOWN_OWNER until found), stamped with the last scan that saw it. */
   private readonly sockets = new Map<number, Known>();
@@ -84,6 +100,12 @@ export class Scanner {
   private last: { raws: readonly RawSocket[]; rows: readonly RawSocket[]; unknown: number[]; listeners: Listener[] } | null = null;
 
   constructor(options: ScanOptions = {}) {
+    this.searches = new OwnerSearches(newOwnerSearch(), (holders) => {
+      for (const [inode, ownership] of ownershipsOf(holders)) {
+        const known = this.sockets.get(inode);
+        if (known !== undefined) known.ownership = ownership;
+      }
+    });
     const { netnsPid } = options;
     if (netnsPid !== undefined && !processExists(netnsPid)) {
       throw new PortwatchError('ENOPROCESS', `no process with pid ${netnsPid}`);
@@ -100,8 +122,9 @@ export class Scanner {
   }
 
   /** `likelyOwners`: pids (or thread ids) a kernel event named; their fds are read before any walk. */
-  async scan(likelyOwners: readonly number[] = []): Promise<ScanResult> {
+  async scan(likelyOwners: readonly number[] = [], options: ScanCallOptions = {}): Promise<ScanResult> {
     const started = process.hrtime.bigint();
+    this.closed = false;
     const target = this.netnsPid === undefined ? {} : { netnsPid: this.netnsPid };
     // A kept netlink socket would go on reading a dead process's namespace: check first.
     if (this.netnsPid !== undefined && !processExists(this.netnsPid)) {
@@ -121,11 +144,13 @@ export class Scanner {
     }
     const { rows, unknown } = tracked;
     const attributionStarted = process.hrtime.bigint();
-    if (this.withOwners && unknown.length > 0) await this.attribute(unknown, likelyOwners, target);
+    if (this.withOwners && unknown.length > 0) await this.attribute(unknown, likelyOwners, target, options.yieldTo);
     const attributionMs = Number(process.hrtime.bigint() - attributionStarted) / 1e6;
     const found = unknown.some((inode) => ownership(inode) !== UNKNOWN_OWNER);
+    // Returned before without an owner, now with one: a search that went on has ended, or a retry found it.
+    const attributed = last === null ? [] : last.unknown.filter((inode) => ownership(inode) !== UNKNOWN_OWNER && this.sockets.has(inode));
     const listeners =
-      same && !found
+      same && !found && attributed.length === 0
         ? last.listeners
         : this.stable.from(
             rows,
@@ -133,9 +158,15 @@ export class Scanner {
             (inode) => ownership(inode).process,
             (inode) => ownership(inode).holders,
           );
-    this.last = { raws, rows, unknown, listeners };
+    this.last = { raws, rows, unknown: unknown.filter((inode) => ownership(inode) === UNKNOWN_OWNER), listeners };
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs };
+    const ownersPending = this.searches.pendingAmong(unknown);
+    return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs, attributed, ownersPending };
+  }
+
+  /** Settles when the owner search a scan stopped waiting for has ended; null when none goes on. */
+  ownersPending(): Promise<void> | null {
+    return this.searches.pending();
   }
 
   /**
@@ -154,17 +185,18 @@ export class Scanner {
    * scanning sooner finds nothing more.
    */
   ownerRetryInMs(now = Date.now()): number | null {
-    const at = this.owners.nextRetryAt();
+    const at = this.searches.owners.nextRetryAt();
     return at === null ? null : Math.max(0, at - now);
   }
 
   /** How many times this scanner has walked /proc/<pid>/fd to find owners. */
   get walks(): number {
-    return this.owners.stats.walks;
+    return this.searches.owners.stats.walks;
   }
 
   /** Releases what a source this scanner created keeps open between scans (a sock_diag socket is reopened if it scans again). */
   close(): void {
+    this.closed = true;
     if (this.ownsSource) this.source.close?.();
   }
 
@@ -199,7 +231,7 @@ export class Scanner {
     if (seen < this.sockets.size) {
       // Some sockets are gone: forget them, here and in the owner walk's memory.
       this.sockets.forEach((known, inode) => known.pass !== pass && this.sockets.delete(inode));
-      this.owners.forget((inode) => this.sockets.has(inode));
+      this.searches.owners.forget((inode) => this.sockets.has(inode));
     }
     if (!refused) return { rows: raws, unknown };
     const select = this.select as (socket: SocketFields) => boolean;
@@ -209,11 +241,12 @@ export class Scanner {
     return { rows, unknown };
   }
 
-  /** Finds the holders of `unknown` inodes and names an owner for each it can, in place. */
-  private async attribute(unknown: number[], likelyOwners: readonly number[], target: ScanTarget): Promise<void> {
+  /** Finds the holders of `unknown` inodes and names an owner for each it can, in place (owner-searches.ts: up to `yieldTo`). */
+  private attribute(unknown: number[], likelyOwners: readonly number[], target: ScanTarget, yieldTo?: Promise<unknown>): Promise<void> {
     // Before a walk over every process: which of them did not close since the table was read.
     const stillListening = async (inodes: readonly number[]): Promise<Set<number>> => {
       let now: Set<number>;
+      if (this.closed) return new Set(inodes); // a search that went on after close(): do not reopen the source
       try {
         now = new Set((await this.source.scan(target)).map((raw) => raw.inode));
       } catch {
@@ -222,11 +255,7 @@ export class Scanner {
       return new Set(inodes.filter((inode) => now.has(inode)));
     };
     const isListener = (inode: number): boolean => this.sockets.has(inode);
-    const found = await this.owners.resolve(unknown, { likely: likelyOwners, isListener, stillListening });
-    for (const [inode, ownership] of ownershipsOf(found)) {
-      const known = this.sockets.get(inode);
-      if (known !== undefined) known.ownership = ownership;
-    }
+    return this.searches.search(unknown, { likely: likelyOwners, isListener, stillListening }, yieldTo);
   }
 }
 

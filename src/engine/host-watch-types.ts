@@ -1,8 +1,10 @@
 /** The host watcher's options and events (types only). */
 import type { Listener, ListenerContainer, PortEvent } from '../listener.js';
 import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
-import type { ChangeEvent, ScanEvent } from '../watch/watch-types.js';
+import type { ChangeEvent, ScanEvent, UpdateEvent } from '../watch/watch-types.js';
 import type { HostScannerOptions } from './host-types.js';
+
+export type { UpdateEvent } from '../watch/watch-types.js';
 
 export interface HostWatchOptions extends HostScannerOptions {
   /** When to look: `auto` (tracefs as root, else polling), `tracefs`, `poll`, or a Trigger of your own. */
@@ -32,13 +34,6 @@ export interface NamespaceEvent {
   netns: string;
   /** The one container all its processes are in; null on the host or when several share it (a pod). */
   container: ListenerContainer | null;
-}
-
-/** A listener announced before whose `container` is now known better (the engine answered late, or a rename). */
-export interface UpdateEvent {
-  type: 'update';
-  time: string;
-  listener: Listener;
 }
 
 /** After every step of the watcher (a look at some or all namespaces), for those who wait on fresh looks. */

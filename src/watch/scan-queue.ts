@@ -21,6 +21,8 @@ export interface ScanJob {
   hints: Hint[];
   /** The tasks kernel events named (all of them, not only the hints kept). */
   likely: number[];
+  /** Settles when another scan is asked for while this one runs (never, if none is). */
+  asked: Promise<void>;
 }
 
 /** The scan after this one: when, and why. */
@@ -38,6 +40,8 @@ export class ScanQueue {
   private pendingReason: TickReason | null = null;
   private readonly hints: Hint[] = [];
   private readonly likely = new Set<number>();
+  /** Settles the running scan's `asked`. */
+  private onAsked: (() => void) | null = null;
   private stopped = false;
 
   /** persistent: whether a scan that is due keeps the process alive. */
@@ -63,6 +67,7 @@ export class ScanQueue {
     if (this.timer === null) {
       // A scan is running. A 'rescan' outranks a 'hint': it must not wait for the gap.
       if (this.pendingReason === null || reason === 'rescan') this.pendingReason = reason;
+      this.onAsked?.();
       return;
     }
     const now = performance.now();
@@ -88,9 +93,13 @@ export class ScanQueue {
     this.disarm(); // one timer at a time, whoever arms
     const run = (): void => {
       this.timer = null;
-      const job: ScanJob = { reason: next.reason, hints: this.hints.splice(0), likely: [...this.likely] };
+      const asked = new Promise<void>((resolve) => (this.onAsked = resolve));
+      const job: ScanJob = { reason: next.reason, hints: this.hints.splice(0), likely: [...this.likely], asked };
       this.likely.clear();
-      this.inFlight = this.scan(job).finally(() => (this.inFlight = null));
+      this.inFlight = this.scan(job).finally(() => {
+        this.inFlight = null;
+        this.onAsked = null;
+      });
     };
     // setImmediate, not setTimeout(0): a hint's scan should not wait for the 1 ms timer floor.
     const immediate = next.delayMs <= 0;

@@ -6,6 +6,18 @@ import type { Listener, PortEvent } from '../listener.js';
 import type { ScanOptions } from '../scan.js';
 import type { Hint, Trigger, TriggerChoice } from '../triggers/trigger.js';
 
+/**
+ * A listener announced before (in `ready` or an `open`) that is now known better: a
+ * PortWatcher found its owner after announcing it (an owner search still running when another
+ * scan was due, or an owner found by a later look), a HostWatcher named its container late.
+ * Same socket, same key: replace what you keep of it.
+ */
+export interface UpdateEvent {
+  type: 'update';
+  time: string;
+  listener: Listener;
+}
+
 export interface ChangeEvent {
   time: string;
   opened: Listener[];
@@ -70,6 +82,11 @@ export interface TickEvent {
   gapMs: number;
   /** Walks of /proc/<pid>/fd this scan made to find owners. */
   walks: number;
+  /**
+   * Sockets whose owner search goes on after this scan (it ran past its patience while
+   * another scan was due): announced without an owner, their owners follow as `update`.
+   */
+  ownersPending: number;
   /** The hints that asked for this scan (at most 16). */
   hints: Hint[];
   /** When polling off the main thread: its looks, changes seen, chosen interval and last cost (µs); null otherwise. */
@@ -82,6 +99,7 @@ export type PortWatcherEvents = {
   tick: [tick: TickEvent];
   open: [event: PortEvent];
   close: [event: PortEvent];
+  update: [event: UpdateEvent];
   change: [change: ChangeEvent];
   error: [error: Error];
 };

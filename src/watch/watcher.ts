@@ -2,7 +2,8 @@
  * PortWatcher: scans when its trigger hints (tracefs) and on a schedule (when to scan is
  * scan-queue.ts's job), diffs by socket identity and tells: `ready` once with the initial
  * listeners, then `open`/`close` per change (closes first, so a restart on the same port reads
- * as close then open) and one `change` per scan that changed anything. A failing scan is
+ * as close then open), `update` when an announced listener's owner is found late
+ * (late-owners.ts), and one `change` per scan that opened or closed anything. A failing scan is
  * reported as `error` and retried with back-off; it never throws into the host program.
  */
 import { EventEmitter } from 'node:events';
@@ -23,8 +24,9 @@ import { Schedule, tickWorkMs } from './schedule.js';
 import { timerDelayMs } from './timer-delay.js';
 import type { PortWatcherEvents, TickEvent, WatchOptions } from './watch-types.js';
 import { cpuMs } from './cpu-time.js';
+import { ownedLate, OWNER_PATIENCE_MS, patience } from './late-owners.js';
 
-export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, WatchOptions } from './watch-types.js';
+export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, UpdateEvent, WatchOptions } from './watch-types.js';
 
 const noTrigger: StartedTrigger = { trigger: pollTrigger, stop: () => Promise.resolve(), fallback: null };
 
@@ -42,6 +44,10 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private current: Listener[] | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** The owner search was compiled off the clock (once, when first idle). */
+  private warmed = false;
+  /** A rescan is armed for when the owner search that goes on ends. */
+  private awaitingOwners = false;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
   private rejectReady!: (e: Error) => void;
@@ -156,20 +162,21 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.queue.request('rescan'); // whatever happened since the last event
   }
 
-  private async tick({ reason, hints, likely }: ScanJob): Promise<void> {
+  private async tick({ reason, hints, likely, asked }: ScanJob): Promise<void> {
     const cpuStartMs = cpuMs();
     const wallStartMs = performance.now();
     const walksBefore = this.scanner.walks;
     this.queue.pacer.started(wallStartMs);
-    let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs'>;
+    let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs' | 'ownersPending'>;
     try {
-      const result = await this.scanner.scan(likely);
+      const result = await this.scanner.scan(likely, { yieldTo: patience(asked, wallStartMs, OWNER_PATIENCE_MS) });
       if (this.closed) return;
+      this.rescanWhenOwned();
       const listeners = result.listeners.filter(this.filter);
       const trigger = this.trigger;
       this.emit('scan', { source: result.source, trigger, reason, durationMs: result.durationMs, listeners: listeners.length });
       const first = this.current === null;
-      const changed = this.apply(listeners);
+      const changed = this.apply(listeners, result.attributed);
       const readings = {
         cpuStartMs,
         cpuEndMs: cpuMs(),
@@ -180,17 +187,18 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
         spawned: result.source === 'ss',
         // Paid per change, not per tick: a hinted scan (priced by the pacer instead), and one
         // that found changes (its events) — under churn polling must not slow down and miss.
-        periodic: !first && !changed && reason !== 'hint' && this.scanner.walks === walksBefore,
+        // An owner search going on meanwhile is charged elsewhere (its threads' CPU is the process's).
+        periodic: !first && !changed && reason !== 'hint' && this.scanner.walks === walksBefore && this.scanner.ownersPending() === null,
       };
       if (!first) this.queue.pacer.record(tickWorkMs(readings));
       const costMs = this.schedule.record(readings);
-      outcome = { error: null, listeners: listeners.length, scanMs: result.durationMs, costMs };
+      outcome = { error: null, listeners: listeners.length, scanMs: result.durationMs, costMs, ownersPending: result.ownersPending };
     } catch (e) {
       if (this.closed) return;
       this.schedule.failed();
       const error = e instanceof Error ? e : new Error(String(e));
       this.report(error);
-      outcome = { error: error.message, listeners: null, scanMs: null, costMs: null };
+      outcome = { error: error.message, listeners: null, scanMs: null, costMs: null, ownersPending: 0 };
     }
     const next = this.queue.next(this.timerDelayMs());
     const nextMs = next.delayMs;
@@ -213,6 +221,25 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       });
     }
     this.queue.arm(next);
+    if (!this.warmed && next.reason === 'timer' && !this.closed) {
+      // Idle now: compile the owner search before the first port opens, not after (see scan.ts).
+      // Not while a scan is due: it would wait behind this (a listener that opened meanwhile).
+      this.warmed = true;
+      setImmediate(() => {
+        if (!this.closed) void this.scanner.warmUp().catch(() => {});
+      });
+    }
+  }
+
+  /** When an owner search goes on past its scan, one more scan once it ends: it returns what it found. */
+  private rescanWhenOwned(): void {
+    const pending = this.scanner.ownersPending();
+    if (pending === null || this.awaitingOwners) return;
+    this.awaitingOwners = true;
+    void pending.then(() => {
+      this.awaitingOwners = false;
+      this.rescan();
+    });
   }
 
   private timerDelayMs(): number {
@@ -230,25 +257,23 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
-  /** Diffs and emits; true when anything opened or closed. */
-  private apply(next: Listener[]): boolean {
+  /** Diffs and emits; true when anything opened, closed or became better known. */
+  private apply(next: Listener[], attributed: readonly number[]): boolean {
     const previous = this.current;
     this.current = next;
     if (previous === null) {
       this.emit('ready', [...next]);
       this.resolveReady([...next]);
-      // Idle now: compile the owner search before the first port opens, not after (see scan.ts).
-      setImmediate(() => {
-        if (!this.closed) void this.scanner.warmUp().catch(() => {});
-      });
       return false;
     }
     const { opened, closed } = diffSorted(previous, next) ?? diffListeners(previous, next);
-    if (opened.length === 0 && closed.length === 0) return false;
+    const owned = attributed.length === 0 ? [] : ownedLate(next, attributed);
+    if (opened.length === 0 && closed.length === 0 && owned.length === 0) return false;
     const time = new Date().toISOString();
     for (const listener of closed) this.deliver({ type: 'close', time, listener });
     for (const listener of opened) this.deliver({ type: 'open', time, listener });
-    if (!this.closed) this.emit('change', { time, opened, closed });
+    for (const listener of owned) if (!this.closed) this.emit('update', { type: 'update', time, listener });
+    if (!this.closed && (opened.length > 0 || closed.length > 0)) this.emit('change', { time, opened, closed });
     return true;
   }
 

@@ -44,7 +44,27 @@ describe('ScanQueue', () => {
   it('starts with the first scan at once', async () => {
     const h = started();
     await waitFor(() => h.jobs.length === 1, 'the first scan', 2_000, 2);
-    expect(h.jobs[0]).toEqual({ reason: 'first', hints: [], likely: [] });
+    expect(h.jobs[0]).toEqual({ reason: 'first', hints: [], likely: [], asked: expect.any(Promise) });
+  });
+
+  it('tells a running scan when another is asked for (its owner search may stop waiting), and only that scan', async () => {
+    const h = started();
+    await waitFor(() => h.jobs.length === 1, 'the first scan', 2_000, 2);
+    let firstAsked = false;
+    void h.jobs[0]!.asked.then(() => (firstAsked = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(firstAsked).toBe(false); // nobody asked yet
+    h.queue.hint(listen(1));
+    await waitFor(() => firstAsked, "the first scan's asked", 2_000, 2);
+    h.finish();
+    await waitFor(() => h.jobs.length === 2, 'the scan that was asked for', 2_000, 2);
+    let secondAsked = false;
+    void h.jobs[1]!.asked.then(() => (secondAsked = true));
+    h.finish(); // ended with nobody asking: the next is on the (60 s) timer
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    h.queue.request('rescan'); // asked between scans: a new scan, not the ended one's `asked`
+    await waitFor(() => h.jobs.length === 3, 'the rescan', 2_000, 2);
+    expect(secondAsked).toBe(false);
   });
 
   it('however many ask while a scan runs, one follows it, and a rescan outranks a hint', async () => {

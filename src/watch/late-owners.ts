@@ -1,0 +1,23 @@
+/**
+ * Owners that arrive after their listener: a scan stops waiting for its owner search once
+ * another scan is due and the search has run past its patience (a first walk over 100k fds
+ * takes ~0.4 s; a new process's listener is found in a few ms). The search goes on
+ * (owner-searches.ts), the next scan reports what opened meanwhile, and the owners follow as
+ * `update` events.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Listener } from '../listener.js';
+
+/** How long a scan waits for its owner search once another scan is due. */
+export const OWNER_PATIENCE_MS = 20;
+
+/** Settles `ms` after `fromMs` (performance.now()) once `asked` has, without holding the process open. */
+export function patience(asked: Promise<void>, fromMs: number, ms: number): Promise<void> {
+  return asked.then(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, fromMs + ms - performance.now())).unref()));
+}
+
+/** The listeners among `next` that are `attributed`: announced before without an owner, now with one. */
+export function ownedLate(next: readonly Listener[], attributed: readonly number[]): Listener[] {
+  const inodes = new Set(attributed);
+  return next.filter((l) => inodes.has(l.inode));
+}

@@ -1,0 +1,89 @@
+/**
+ * A Scanner's owner searches (src/owner-searches.ts): a search that runs past `yieldTo` goes
+ * on without its scan, one at a time; later scans skip its sockets and wait for their own.
+ * The owner search itself is a stand-in here whose looks end when the test says; the real
+ * one is in test/watch/late-owners.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { OwnerSearches, type OwnerSearch } from '../src/owner-searches.js';
+
+interface Look {
+  inodes: number[];
+  end: (found: Map<number, number[]>) => void;
+  fail: (e: Error) => void;
+}
+
+function standIn(): { search: OwnerSearches; looks: Look[]; found: Map<number, number[]>[] } {
+  const looks: Look[] = [];
+  const found: Map<number, number[]>[] = [];
+  const owners: OwnerSearch = {
+    stats: { walks: 0, newProcessLooks: 0, likelyLooks: 0, recentLooks: 0, readlinks: 0 },
+    nextRetryAt: () => null,
+    forget: () => {},
+    resolve: (inodes) =>
+      new Promise((end, fail) => {
+        looks.push({ inodes: [...inodes], end, fail });
+      }),
+  };
+  return { search: new OwnerSearches(owners, (holders) => found.push(holders)), looks, found };
+}
+
+const settled = async (p: Promise<unknown>): Promise<boolean> => {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+};
+
+describe('OwnerSearches', () => {
+  it('waits for a search nobody hurries, and applies what it found', async () => {
+    const { search, looks, found } = standIn();
+    const scan = search.search([1, 2], {});
+    expect(await settled(scan)).toBe(false);
+    looks[0]!.end(new Map([[1, [10]]]));
+    await scan;
+    expect(found).toEqual([new Map([[1, [10]]])]);
+    expect(search.pending()).toBeNull();
+  });
+
+  it('stops waiting at yieldTo; the search goes on, one at a time, and later scans skip its sockets', async () => {
+    const { search, looks, found } = standIn();
+    let hurry!: () => void;
+    const yieldTo = new Promise<void>((resolve) => (hurry = resolve));
+    const first = search.search([1, 2], {}, yieldTo);
+    hurry();
+    await first; // returned without its owners
+    expect(found).toEqual([]);
+    const going = search.pending();
+    expect(going).not.toBeNull();
+    expect(search.pendingAmong([1, 2, 3])).toBe(2);
+
+    // While it goes on: a scan looks only for what is new, and waits for it even when hurried.
+    const second = search.search([1, 2, 3], {}, Promise.resolve());
+    expect(looks.map((l) => l.inodes)).toEqual([[1, 2], [3]]);
+    expect(await settled(second)).toBe(false);
+    looks[1]!.end(new Map([[3, [30]]]));
+    await second;
+
+    looks[0]!.end(new Map([[1, [10]]]));
+    await going;
+    expect(found).toEqual([new Map([[3, [30]]]), new Map([[1, [10]]])]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(search.pending()).toBeNull();
+    expect(search.pendingAmong([1, 2])).toBe(0);
+  });
+
+  it('a search that fails after its scan stopped waiting ends quietly; one waited for rejects', async () => {
+    const { search, looks } = standIn();
+    await search.search([1], {}, Promise.resolve());
+    const going = search.pending();
+    looks[0]!.fail(new Error('no /proc'));
+    await expect(going).resolves.toBeUndefined();
+    const waited = search.search([2], {});
+    looks[1]!.fail(new Error('no /proc'));
+    await expect(waited).rejects.toThrow('no /proc');
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * A listener that opens while the watcher's owner search is still running (a first walk over
+ * a busy host's fds takes ~0.4 s) is reported at once, and the owners that search finds follow
+ * as `update`. The search is the real one (socket-owners.ts) with its first look held until
+ * the test lets it go, so "still running" does not depend on the machine's speed; sockets,
+ * processes and hints are real (tracefs too, as root).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Listener, PortEvent } from '../../src/listener.js';
+import { useOwnerSearch, type OwnerSearch } from '../../src/owner-searches.js';
+import type { UpdateEvent } from '../../src/watch/watch-types.js';
+import { PortWatcher, type TickEvent, type WatchOptions } from '../../src/watch/watcher.js';
+import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
+import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { requireTracefs } from '../helpers/tracefs.js';
+
+const watchers: PortWatcher[] = [];
+afterEach(async () => {
+  await Promise.all(watchers.splice(0).map((w) => w.close()));
+  await stopAll();
+});
+
+interface Seen {
+  order: string[];
+  ready: Listener[] | null;
+  opens: PortEvent[];
+  updates: UpdateEvent[];
+  ticks: TickEvent[];
+}
+
+function watching(options: WatchOptions, owners: OwnerSearch): { w: PortWatcher; seen: Seen } {
+  const restore = useOwnerSearch(() => owners);
+  let w: PortWatcher;
+  try {
+    w = new PortWatcher({ interval: 60_000, ...options });
+  } finally {
+    restore();
+  }
+  watchers.push(w);
+  const seen: Seen = { order: [], ready: null, opens: [], updates: [], ticks: [] };
+  w.on('ready', (l) => {
+    seen.ready = l;
+    seen.order.push('ready');
+  });
+  w.on('open', (e) => {
+    seen.opens.push(e);
+    seen.order.push(`open ${e.listener.port}`);
+  });
+  w.on('update', (e) => {
+    seen.updates.push(e);
+    seen.order.push(`update ${e.listener.port}`);
+  });
+  w.on('tick', (t) => seen.ticks.push(t));
+  return { w, seen };
+}
+
+describe('owners found after their listener', () => {
+  it('a listener that opens during a long owner search is reported at once; the search’s owners follow as update', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const first = holder.ports[0] as number;
+    const ports = new Set([first]);
+    const search = heldFirstSearch();
+    const hand = handTrigger();
+    const { w, seen } = watching({ trigger: hand.trigger, filter: (l) => l.address === '127.0.0.1' && ports.has(l.port) }, search.owners);
+    await search.started; // the first scan is looking for owners, and will until released
+
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    ports.add(port);
+    hand.hint({ kind: 'listen', port, tid: holder.pid });
+    await waitFor(() => seen.opens.find((e) => e.listener.port === port), 'the open of the listener that came during the search');
+
+    expect(seen.order).toEqual(['ready', `open ${port}`]);
+    expect(seen.ready?.map((l) => [l.port, l.process])).toEqual([[first, null]]);
+    expect(seen.opens[0]?.listener.process?.pid).toBe(holder.pid);
+    expect(seen.ticks[0]).toMatchObject({ reason: 'first', ownersPending: expect.any(Number) });
+    expect(seen.ticks[0]?.ownersPending).toBeGreaterThanOrEqual(1);
+
+    search.release();
+    const update = await waitFor(() => seen.updates.find((e) => e.listener.port === first), 'the update with the first owner');
+    expect(update.listener.process?.pid).toBe(holder.pid);
+    expect(seen.order).toEqual(['ready', `open ${port}`, `update ${first}`]);
+    expect(w.snapshot().find((l) => l.port === first)?.process?.pid).toBe(holder.pid);
+    // Once: later scans have nothing more to tell about it.
+    w.rescan();
+    await waitFor(() => seen.ticks.length >= 4, 'two more scans');
+    expect(seen.updates).toHaveLength(1);
+  });
+
+  it('with nothing else to scan for, the first scan waits for its owners: ready carries them, no update follows', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const first = holder.ports[0] as number;
+    const search = heldFirstSearch();
+    const hand = handTrigger();
+    const { w, seen } = watching({ trigger: hand.trigger, filter: (l) => l.address === '127.0.0.1' && l.port === first }, search.owners);
+    await search.started;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen.ready).toBeNull();
+    search.release();
+    const ready = await w.whenReady();
+    expect(ready.map((l) => l.process?.pid)).toEqual([holder.pid]);
+    w.rescan();
+    await waitFor(() => seen.ticks.length >= 2, 'a second scan');
+    expect(seen.updates).toEqual([]);
+    expect(seen.ticks[0]?.ownersPending).toBe(0);
+  });
+
+  it('tracefs: the kernel’s hint for a listen() during a long first owner search gets its open before the search ends', async (ctx) => {
+    requireTracefs(ctx);
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const first = holder.ports[0] as number;
+    const ports = new Set([first]);
+    const search = heldFirstSearch();
+    const { seen } = watching({ trigger: 'tracefs', filter: (l) => l.address === '127.0.0.1' && ports.has(l.port) }, search.owners);
+    await search.started;
+
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    ports.add(port);
+    await waitFor(() => seen.opens.find((e) => e.listener.port === port), 'the open, hinted by the kernel');
+    expect(seen.opens.find((e) => e.listener.port === port)?.listener.process?.pid).toBe(holder.pid);
+    expect(seen.ready?.find((l) => l.port === first)?.process).toBeNull();
+
+    search.release();
+    const update = await waitFor(() => seen.updates.find((e) => e.listener.port === first), 'the update with the first owner');
+    expect(update.listener.process?.pid).toBe(holder.pid);
+  });
+});
