@@ -5,6 +5,7 @@
  */
 import { displayAddress, type Listener, type PortEvent } from '../listener.js';
 import type { ChangeEvent } from '../watch/watcher.js';
+import type { UpdateEvent } from '../watch/watch-types.js';
 import { labelEvent, withLabel, type LabelledListener, type LabelledPortEvent, type Rules } from '../rules/index.js';
 import { describeListener, type LabelOf } from '../text/describe.js';
 import { escapeControl } from '../text/escape.js';
@@ -93,9 +94,10 @@ function whereText(l: Listener, netns: boolean): string {
 }
 
 /** `12:00:01.234 + tcp  127.0.0.1:3000  4242 node [label]`; with `netns` (-A) and containers: ` netns=N container=NAME`. */
-export function formatEvent(e: PortEvent, style: Style, labelOf?: LabelOf, options: { netns?: boolean } = {}): string {
+export function formatEvent(e: PortEvent | UpdateEvent, style: Style, labelOf?: LabelOf, options: { netns?: boolean } = {}): string {
   const l = e.listener;
-  const sign = e.type === 'open' ? paint(style, 'green', '+') : paint(style, 'red', '-');
+  // `~`: a listener announced before, now better known (its owner, its container).
+  const sign = e.type === 'open' ? paint(style, 'green', '+') : e.type === 'close' ? paint(style, 'red', '-') : '~';
   const proto = (l.family === 6 ? `${l.protocol}6` : l.protocol).padEnd(4);
   const owner = l.process ? `${l.process.pid} ${escapeControl(l.process.name)}` : '-';
   const label = labelOf?.(l) ?? null;

@@ -3,7 +3,7 @@ import type { Listener, PortEvent } from '../listener.js';
 import { PortwatchError } from '../errors.js';
 import type { SocketFields } from '../scan.js';
 import { watch, type PortWatcher } from '../watch/watcher.js';
-import type { ChangeEvent, PortWatcherEvents } from '../watch/watcher.js';
+import type { ChangeEvent, PortWatcherEvents, UpdateEvent } from '../watch/watcher.js';
 import type { EventEmitter } from 'node:events';
 import { watchHost } from '../engine/host-watcher.js';
 import type { NamespaceEvent } from '../engine/host-watch-types.js';
@@ -58,7 +58,10 @@ export function registerWatch(program: Command): void {
     .argument(...PORTS_ARGUMENT);
   addDisplayOptions(addRulesOptions(addFilterOptions(addHostOptions(addTargetOptions(cmd)), { portArguments: true })))
     .option('--color <when>', 'colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always, never')
-    .option('--json', 'print NDJSON: one PortEvent per line (with -A also namespace-open/namespace-close events)')
+    .option(
+      '--json',
+      'print NDJSON: one event per line: open, close, update (an owner or container found late), with -A namespace-open/-close',
+    )
     .option('--batch', 'with --json: one line per scan that changed anything, {"time","opened":[…],"closed":[…]}')
     .option('--interval <duration>', 'scan every DURATION (e.g. 250ms, 2s); default: adaptive, under 0.3% of one core')
     .action(async (ports: string[], opts: WatchCliOptions) => {
@@ -134,12 +137,22 @@ export function registerWatch(program: Command): void {
         watcher.on('close', print);
         watcher.on('open', print);
       }
+      if (!opts.batch) {
+        // A listener announced before, now better known: its owner found late (a long first owner
+        // search), its container named late (-A). Its readers get the better listener.
+        const printUpdate = (e: UpdateEvent): void => {
+          if (!rules.announce(e.listener)) return;
+          write(
+            opts.json
+              ? JSON.stringify(jsonEvent(e as unknown as PortEvent, rules))
+              : formatEvent(e, style, rules.label, { netns: host.all }),
+          );
+        };
+        (hostWatcher ?? portWatcher)?.on('update', printUpdate);
+      }
       if (hostWatcher !== null && !opts.batch) {
         hostWatcher.on('namespace-open', printNamespace);
         hostWatcher.on('namespace-close', printNamespace);
-        // A container named after its listener was announced (the engine answered late): JSON readers get the better listener.
-        if (opts.json)
-          hostWatcher.on('update', (e) => rules.announce(e.listener) && write(JSON.stringify(jsonEvent(e as unknown as PortEvent, rules))));
       }
       let gone: PortwatchError | null = null;
       await new Promise<void>((resolve) => {

@@ -17,7 +17,7 @@ import { selectSource, type ScanOptions } from '../scan.js';
 import type { ChangeWatchStats, Source } from '../sources/source.js';
 import { describeTrigger } from '../triggers/select.js';
 import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
-import { PortWatcher, type ChangeEvent } from '../watch/watcher.js';
+import { PortWatcher, type ChangeEvent, type UpdateEvent } from '../watch/watcher.js';
 import { HostWatcher } from '../engine/host-watcher.js';
 
 /** What the tools need of a watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
@@ -32,10 +32,13 @@ export interface McpWatcher {
   close(): Promise<void>;
   on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
   on(event: 'change', listener: (change: ChangeEvent) => void): unknown;
+  /** An announced listener known better (its owner or container found late). */
+  on(event: 'update', listener: (event: UpdateEvent) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
   /** After every look (a PortWatcher's scan, a HostWatcher's step); `error` null when it worked. */
   on(event: 'tick', listener: (tick: { error: Error | null }) => void): unknown;
   off(event: 'change', listener: (change: ChangeEvent) => void): unknown;
+  off(event: 'update', listener: (event: UpdateEvent) => void): unknown;
 }
 
 export interface McpEngine {

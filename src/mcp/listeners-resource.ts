@@ -5,7 +5,7 @@
  */
 import { McpError, ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { withLabel } from '../rules/labelled.js';
-import type { ChangeEvent } from '../watch/watcher.js';
+import type { ChangeEvent, UpdateEvent } from '../watch/watcher.js';
 import { compactListener } from './compact.js';
 import type { ToolContext } from './tools/context.js';
 
@@ -51,6 +51,15 @@ export function registerListenersResource({ server, engine, rules }: ToolContext
     if (!subscribed || ![...change.opened, ...change.closed].some(rules.filter)) return;
     low.sendResourceUpdated({ uri: LISTENERS_URI }).catch(() => {}); // the client is gone: nothing to tell
   };
+  // A listener's owner found after it was announced: what the resource reads has changed too.
+  const onUpdate = (update: UpdateEvent): void => {
+    if (!subscribed || !rules.filter(update.listener)) return;
+    low.sendResourceUpdated({ uri: LISTENERS_URI }).catch(() => {});
+  };
   engine.watcher.on('change', onChange);
-  return () => engine.watcher.off('change', onChange);
+  engine.watcher.on('update', onUpdate);
+  return () => {
+    engine.watcher.off('change', onChange);
+    engine.watcher.off('update', onUpdate);
+  };
 }

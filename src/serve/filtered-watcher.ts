@@ -4,12 +4,13 @@
  * applies it to its scans.
  */
 import type { Listener, PortEvent } from '../listener.js';
-import type { ScanEvent } from '../watch/watch-types.js';
+import type { ScanEvent, UpdateEvent } from '../watch/watch-types.js';
 import type { ServeWatcher } from './live-state.js';
 
 export function filteredWatcher(inner: ServeWatcher, keep: (l: Listener) => boolean): ServeWatcher {
   function on(event: 'ready', listener: (listeners: Listener[]) => void): unknown;
   function on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
+  function on(event: 'update', listener: (event: UpdateEvent) => void): unknown;
   function on(event: 'scan', listener: (scan: ScanEvent) => void): unknown;
   function on(event: 'error', listener: (error: Error) => void): unknown;
   function on(event: string, listener: (arg: never) => void): unknown {
@@ -20,6 +21,10 @@ export function filteredWatcher(inner: ServeWatcher, keep: (l: Listener) => bool
     if (event === 'open' || event === 'close') {
       const fn = listener as (e: PortEvent) => void;
       return inner.on(event, (e) => (keep(e.listener) ? fn(e) : undefined));
+    }
+    if (event === 'update') {
+      const fn = listener as (e: UpdateEvent) => void;
+      return inner.on('update', (e) => (keep(e.listener) ? fn(e) : undefined));
     }
     if (event === 'scan') return inner.on('scan', listener as (s: ScanEvent) => void);
     return inner.on('error', listener as (e: Error) => void);

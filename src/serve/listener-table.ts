@@ -67,6 +67,19 @@ export class ListenerTable {
     return view;
   }
 
+  /**
+   * A listener known better (its owner found late): the new one replaces the old, keeping
+   * what serve learned of it. Returns the updated view, or null if the listener is gone.
+   */
+  update(l: Listener): ListenerView | null {
+    const key = listenerKey(l);
+    const had = this.views.get(key);
+    if (!had) return null;
+    const view: ListenerView = { ...this.view(l, had.since, had.seenAtStart), http: had.http, title: had.title };
+    this.views.set(key, view);
+    return view;
+  }
+
   /** Records what an HTTP probe found; returns the updated view, or null if the listener is gone. */
   setHttp(key: string, info: HttpInfo): ListenerView | null {
     const view = this.views.get(key);

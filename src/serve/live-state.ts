@@ -8,7 +8,7 @@ import { hostname as osHostname } from 'node:os';
 import type { PortwatchError } from '../errors.js';
 import { listenerKey, type Listener, type PortEvent } from '../listener.js';
 import { watchHost } from '../engine/host-watcher.js';
-import type { ScanEvent } from '../watch/watch-types.js';
+import type { ScanEvent, UpdateEvent } from '../watch/watch-types.js';
 import { watch } from '../watch/watcher.js';
 
 /** What serve needs of its watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
@@ -21,6 +21,7 @@ export interface ServeWatcher {
   close(): Promise<void>;
   on(event: 'ready', listener: (listeners: Listener[]) => void): unknown;
   on(event: 'open' | 'close', listener: (event: PortEvent) => void): unknown;
+  on(event: 'update', listener: (event: UpdateEvent) => void): unknown;
   on(event: 'scan', listener: (scan: ScanEvent) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
@@ -142,6 +143,7 @@ export class LiveState {
     });
     watcher.on('close', (e) => this.onPortEvent(e));
     watcher.on('open', (e) => this.onPortEvent(e));
+    watcher.on('update', (e) => this.onUpdate(e));
     watcher.on('scan', (s) => {
       this.metrics.scanDuration.observe(s.durationMs / 1000);
       this.lastScanMs = Date.now();
@@ -184,6 +186,14 @@ export class LiveState {
     const open = Array.from(this.table.values());
     this.hooks.logger.warn(`${message}: closing its ${open.length} listener(s)`);
     for (const listener of open) this.onPortEvent({ type: 'close', time, listener });
+  }
+
+  /** A listener's owner (or container) found after it was announced: pages replace its row. */
+  private onUpdate(event: UpdateEvent): void {
+    const view = this.table.update(event.listener);
+    if (view === null) return;
+    if (this.options.announce && !this.options.announce(event.listener)) return;
+    this.hub.broadcast(updateMessage(view));
   }
 
   private onPortEvent(event: PortEvent): void {

@@ -22,6 +22,12 @@ describe('cutting lines to the terminal width', () => {
     expect(event).toMatch(/ \+ tcp {2}127\.0\.0\.1:3000\s+77 node$/);
   });
 
+  it('an update (owner found late) reads `~`, like the open it completes', () => {
+    const update = formatEvent({ type: 'update', time, listener: long }, { color: true, width: undefined });
+    expect(update).toMatch(/ ~ tcp {2}127\.0\.0\.1:3000\s+77 node$/);
+    expect(formatEvent({ type: 'close', time, listener: long }, plain(undefined))).toMatch(/ - tcp /);
+  });
+
   it('a pty that reports 0 columns (some CI runners, `script`) counts as unknown width', () => {
     const tty = (columns: number): NodeJS.WriteStream => ({ isTTY: true, columns }) as unknown as NodeJS.WriteStream;
     expect(styleFor(tty(0), {})).toEqual({ color: true, width: undefined });

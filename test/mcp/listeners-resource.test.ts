@@ -2,6 +2,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LISTENERS_URI } from '../../src/mcp/listeners-resource.js';
+import { useOwnerSearch } from '../../src/owner-searches.js';
+import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
 import { call, closeMcp, connectInMemory, type ListenerJson } from '../helpers/mcp-client.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 
@@ -71,6 +73,39 @@ describe('resource portwatch://listeners', () => {
     await waitFor(() => updates() > before, 'an updated notification after the close');
     expect((await readListeners(client)).listeners.some((l) => l.port === port)).toBe(false);
     await watcherSaw(client, cursor, 'close', port);
+  });
+
+  it('tells a subscribed client when a listed listener’s owner is found late (a long first owner search)', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const first = holder.ports[0] as number;
+    const search = heldFirstSearch();
+    const hand = handTrigger();
+    const restore = useOwnerSearch(() => search.owners);
+    let client: Client;
+    try {
+      ({ client } = await connectInMemory({ scan: { trigger: hand.trigger } }));
+    } finally {
+      restore();
+    }
+    const updates = countUpdates(client);
+    await client.subscribeResource({ uri: LISTENERS_URI });
+    await search.started;
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    hand.hint({ kind: 'listen', port, tid: holder.pid });
+    const listed = await waitFor(async () => {
+      const now = await readListeners(client);
+      return now.listeners.some((l) => l.port === port) ? now : null;
+    }, 'the new port in the resource');
+    expect(listed.listeners.find((l) => l.port === first)?.process).toBeNull();
+    expect(listed.listeners.find((l) => l.port === port)?.process?.pid).toBe(holder.pid);
+
+    const before = updates();
+    search.release();
+    await waitFor(() => updates() > before, 'an updated notification once the owners are found');
+    await waitFor(
+      async () => (await readListeners(client)).listeners.find((l) => l.port === first)?.process?.pid === holder.pid,
+      'the first owner in the resource',
+    );
   });
 
   it('sends nothing to a client that did not subscribe, or unsubscribed', async () => {

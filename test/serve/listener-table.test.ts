@@ -47,6 +47,18 @@ describe('ListenerTable', () => {
     expect(t.setHttp(key, { http: 'https', title: null })).toBeNull();
   });
 
+  it('an update (owner found late) replaces the listener and keeps since, seenAtStart and the probe result', () => {
+    const t = new ListenerTable({ label: () => 'web' });
+    const unowned = L({ process: null });
+    t.reset([unowned], T0);
+    t.setHttp(listenerKey(unowned), { http: 'http', title: 'Vite App' });
+    const view = t.update(L({}));
+    expect(view).toEqual({ ...L({}), label: 'web', since: T0, seenAtStart: true, http: 'http', title: 'Vite App' });
+    expect(t.list()).toEqual([view]);
+    expect(t.update(L({ port: 9, inode: 9 }))).toBeNull(); // not (or no longer) listed: nothing to update
+    expect(t.size).toBe(1);
+  });
+
   it('adds `label` to listeners and events when a label function is given; a throwing one gives null', () => {
     const t = new ListenerTable({
       label: (l) =>
