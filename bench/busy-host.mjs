@@ -206,12 +206,18 @@ async function churn(mode, name) {
     let rssSettled = null;
     const settle = setTimeout(() => (rssSettled = rssMbOf(c.pid)), RSS_SETTLED_S * 1000);
     const batch = await c.driver.batch(CHURN.rate * CHURN.seconds, 1000 / CHURN.rate, CHURN.lifeMs);
-    const keys = new Map(batch.map((l) => [`${l.port}:${l.inode}`, { open: 0, close: 0 }]));
+    const keys = new Map(batch.map((l) => [`${l.port}:${l.inode}`, { open: 0, close: 0, update: 0, owned: false, ownedLate: false }]));
     const count = () => {
-      for (const v of keys.values()) v.open = v.close = 0;
+      for (const v of keys.values()) {
+        v.open = v.close = v.update = 0;
+        v.owned = v.ownedLate = false;
+      }
       for (const e of c.sink.events) {
         const k = keys.get(`${e.port}:${e.inode}`);
-        if (k) k[e.type]++;
+        if (!k) continue;
+        k[e.type]++;
+        if (e.type === 'open' && e.owner !== null && e.owner !== undefined) k.owned = true;
+        if (e.type === 'update' && e.owner !== null && e.owner !== undefined) k.ownedLate = true;
       }
       return [...keys.values()].every((v) => v.close > 0 || v.open === 0);
     };
@@ -232,6 +238,9 @@ async function churn(mode, name) {
       missed: v.filter((x) => x.open === 0).length,
       twice: v.filter((x) => x.open > 1 || x.close > 1).length,
       unclosed: v.filter((x) => x.open > 0 && x.close === 0).length,
+      // Opens that named their owner, and those whose owner came later as an update; null when the consumer does not say.
+      owned: c.sink.events.some((e) => e.owner !== undefined) ? v.filter((x) => x.owned).length : null,
+      ownedLate: v.filter((x) => !x.owned && x.ownedLate).length,
       cpuPct,
       rssStart,
       rssSettled,

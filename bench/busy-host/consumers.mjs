@@ -15,8 +15,9 @@ export class Sink {
     this.events = [];
     this.waiters = new Set();
   }
-  push(type, port, inode = null) {
-    const e = { type, port, inode, t: nowNs() };
+  /** owner: the pid the event names, null when it names none, undefined when the consumer does not say. */
+  push(type, port, inode = null, owner = undefined) {
+    const e = { type, port, inode, owner, t: nowNs() };
     this.events.push(e);
     for (const w of this.waiters) w(e);
   }
@@ -61,7 +62,8 @@ async function watchJson(mode) {
   const child = start(cliArgv(mode, ['watch', '--json']));
   lines(child.stdout, (l) => {
     const e = JSON.parse(l);
-    if (e.type === 'open' || e.type === 'close') sink.push(e.type, e.listener.port, e.listener.inode);
+    if (e.type === 'open' || e.type === 'close' || e.type === 'update')
+      sink.push(e.type, e.listener.port, e.listener.inode, e.listener.process?.pid ?? null);
   });
   child.stderr.resume();
   return { pid: child.pid, sink, driver: Driver.spawn(mode.unprivileged), stop: () => stop(child) };
@@ -97,7 +99,10 @@ async function serveSse(mode) {
         } catch {
           continue;
         }
-        if ((e.type === 'open' || e.type === 'close') && e.listener) sink.push(e.type, e.listener.port, e.listener.inode);
+        if ((e.type === 'open' || e.type === 'close') && e.listener)
+          sink.push(e.type, e.listener.port, e.listener.inode, e.listener.process?.pid ?? null);
+        else if (e.port !== undefined && e.inode !== undefined && 'process' in e)
+          sink.push('update', e.port, e.inode, e.process?.pid ?? null); // event: update (a ListenerView)
       }
     });
   });

@@ -82,13 +82,13 @@ export function printTables(
     `\nChurn: ${CHURN.rate} listeners/s for ${CHURN.seconds} s, each living ${CHURN.lifeMs} ms (the issue asks 2 min: \`--churn-s 120\`). Target: every listener opened and closed exactly once; RSS flat (± 10 %), judged twice: from before the churn to its end, and from 10 s into it (the working set there: ${CHURN.rate} listeners alive at once and the heap at its pace) to its end.\n`,
   );
   console.log(
-    '| consumer | trigger | listeners | open+close exactly once | never reported | reported twice | open, never closed | CPU | RSS start → 10 s → end (max) | RSS flat ± 10 %: from start / from 10 s |',
+    '| consumer | trigger | listeners | open+close exactly once | never reported | reported twice | open, never closed | owner in the open (+ by update) | CPU | RSS start → 10 s → end (max) | RSS flat ± 10 %: from start / from 10 s |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of churns) {
     const flatFrom = (mb) => (mb === null ? 'n/a' : Math.abs(c.rssEnd - mb) / mb <= 0.1 ? 'yes' : '**no**');
     console.log(
-      `| ${c.consumer} | ${c.mode.name} | ${c.listeners} | ${c.exactlyOnce} (${((100 * c.exactlyOnce) / c.listeners).toFixed(1)} %) | ${c.missed} | ${c.twice} | ${c.unclosed} | ${c.cpuPct.toFixed(1)} % | ${c.rssStart.toFixed(0)} → ${c.rssSettled?.toFixed(0) ?? '–'} → ${c.rssEnd.toFixed(0)} (${c.rssMax.toFixed(0)}) MB | ${flatFrom(c.rssStart)} / ${flatFrom(c.rssSettled)} |`,
+      `| ${c.consumer} | ${c.mode.name} | ${c.listeners} | ${c.exactlyOnce} (${((100 * c.exactlyOnce) / c.listeners).toFixed(1)} %) | ${c.missed} | ${c.twice} | ${c.unclosed} | ${c.owned === null ? 'n/a' : `${c.owned} (+${c.ownedLate})`} | ${c.cpuPct.toFixed(1)} % | ${c.rssStart.toFixed(0)} → ${c.rssSettled?.toFixed(0) ?? '–'} → ${c.rssEnd.toFixed(0)} (${c.rssMax.toFixed(0)}) MB | ${flatFrom(c.rssStart)} / ${flatFrom(c.rssSettled)} |`,
     );
   }
 }
