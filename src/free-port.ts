@@ -204,8 +204,10 @@ export async function freePortUsing(
 /** A watcher's scans as looks; while followed, it is asked to look at least every `everyMs`. */
 export function watcherLooks(watcher: PortWatcher, everyMs = 100): FollowLooks {
   return (look) => {
-    const onTick = (t: { error: string | null }): void => {
-      if (t.error === null) look(watcher.snapshot());
+    // Only looks with every owner known: a plan needs the owner (an owner search still going on
+    // leaves a socket without one for a moment; see watch/late-owners.ts).
+    const onTick = (t: { error: string | null; ownersPending: number }): void => {
+      if (t.error === null && t.ownersPending === 0) look(watcher.snapshot());
     };
     watcher.on('tick', onTick);
     const pacer = setInterval(() => watcher.rescan(), everyMs);

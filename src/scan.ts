@@ -105,6 +105,8 @@ export class Scanner {
         const known = this.sockets.get(inode);
         if (known !== undefined) known.ownership = ownership;
       }
+      // A search that went on may have recorded a miss for a socket a scan saw close meanwhile.
+      this.searches.owners.forget((inode) => this.sockets.has(inode));
     });
     const { netnsPid } = options;
     if (netnsPid !== undefined && !processExists(netnsPid)) {

@@ -4,6 +4,8 @@ import { PortwatchError } from '../src/errors.js';
 import { confirmHolders, plan } from '../src/free-port-plan.js';
 import { describeAction, freePort, parseSignal, type PidAction } from '../src/free-port.js';
 import type { Listener } from '../src/listener.js';
+import { useOwnerSearch, type OwnerSearch } from '../src/owner-searches.js';
+import { SocketOwners } from '../src/owners/socket-owners.js';
 import { scan } from '../src/scan.js';
 import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
 import { unusedPort } from './helpers/sockets.js';
@@ -26,6 +28,31 @@ function alive(pid: number): boolean {
 }
 
 describe('freePort', () => {
+  it('finds the owner when the owner search is slow (a busy host): its own rescans do not make it give up', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const port = holder.ports[0] as number;
+    // The real search, 150 ms slower: a busy host's walk (~0.3 s) while freePort asks for looks every 100 ms.
+    const real = new SocketOwners();
+    const slow: OwnerSearch = {
+      stats: real.stats,
+      nextRetryAt: () => real.nextRetryAt(),
+      forget: (isLive) => real.forget(isLive),
+      resolve: async (inodes, options) => {
+        const wanted = [...inodes];
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return real.resolve(wanted, options);
+      },
+    };
+    const restore = useOwnerSearch(() => slow);
+    let result: Awaited<ReturnType<typeof freePort>>;
+    try {
+      result = await freePort(port, { dryRun: true, interval: 100 });
+    } finally {
+      restore();
+    }
+    expect(result.actions.map((a) => a.pid)).toEqual([holder.pid]);
+  });
+
   it('sends SIGTERM to the owner and reports it stopped once the table shows the port free', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '::1' }]);
     const port = holder.ports[0] as number;

@@ -30,7 +30,9 @@ const keyOf = (l: Listener): string => `${l.inode}|${l.family}|${l.address}|${l.
  * the owner is this process and the port is one we listen on.
  */
 function isOwnForward(l: Listener, forwarder: Forwarder): boolean {
-  return l.process?.pid === process.pid && forwarder.list().some((f) => f.local.some((a) => a.port === l.port));
+  // No owner yet (serve's owner search still going on): one of our ports counts as ours, as serve's own check does.
+  const ours = l.process === null || l.process.pid === process.pid;
+  return ours && forwarder.list().some((f) => f.local.some((a) => a.port === l.port));
 }
 
 export function forwardThroughServeUrl(options: ForwardServeOptions): ServeForward {

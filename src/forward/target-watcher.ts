@@ -9,13 +9,14 @@
 import { EventEmitter } from 'node:events';
 import { isPortwatchError } from '../errors.js';
 import { listenerKey, type Listener, type PortEvent } from '../listener.js';
-import type { ScanEvent } from '../watch/watch-types.js';
+import type { ScanEvent, UpdateEvent } from '../watch/watch-types.js';
 import type { PortWatcher } from '../watch/watcher.js';
 
 export interface TargetWatcherEvents {
   ready: [Listener[]];
   open: [PortEvent];
   close: [PortEvent];
+  update: [UpdateEvent];
   scan: [ScanEvent];
   error: [Error];
 }
@@ -63,6 +64,13 @@ export class TargetWatcher extends EventEmitter<TargetWatcherEvents> {
     };
     const onEvent = (e: PortEvent): void => void (mine() && this.isReady && this.apply(e));
     const onScan = (s: ScanEvent): void => void (mine() && this.emit('scan', s));
+    // An owner found late: serve fills in the row it has.
+    const onUpdate = (e: UpdateEvent): void => {
+      const key = listenerKey(e.listener);
+      if (!mine() || !this.isReady || !this.current.has(key)) return;
+      this.current.set(key, e.listener);
+      this.emit('update', e);
+    };
     const onError = (e: Error): void => {
       // The target went away: its session ends and detach() closes its listeners.
       if (!mine() || (isPortwatchError(e) && e.code === 'ENOPROCESS')) return;
@@ -71,12 +79,14 @@ export class TargetWatcher extends EventEmitter<TargetWatcherEvents> {
     watcher.on('ready', onReady);
     watcher.on('open', onEvent);
     watcher.on('close', onEvent);
+    watcher.on('update', onUpdate);
     watcher.on('scan', onScan);
     watcher.on('error', onError);
     this.unhook.push(() => {
       watcher.off('ready', onReady);
       watcher.off('open', onEvent);
       watcher.off('close', onEvent);
+      watcher.off('update', onUpdate);
       watcher.off('scan', onScan);
       watcher.off('error', onError);
     });

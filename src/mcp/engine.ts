@@ -36,7 +36,7 @@ export interface McpWatcher {
   on(event: 'update', listener: (event: UpdateEvent) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
   /** After every look (a PortWatcher's scan, a HostWatcher's step); `error` null when it worked. */
-  on(event: 'tick', listener: (tick: { error: Error | null }) => void): unknown;
+  on(event: 'tick', listener: (tick: { error: Error | null; ownersPending?: number }) => void): unknown;
   off(event: 'change', listener: (change: ChangeEvent) => void): unknown;
   off(event: 'update', listener: (event: UpdateEvent) => void): unknown;
 }
@@ -199,6 +199,9 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
   watcher.on('error', (e) => (lastError = e));
   watcher.on('tick', (tick) => {
     if (followers.size === 0) return;
+    // Tools answer about owners (who_owns_port, stop_port): a look with an owner search still
+    // going on is not handed over; the scan after that search ends is (see watch/late-owners.ts).
+    if (tick.error === null && (tick.ownersPending ?? 0) > 0) return;
     const listeners = tick.error === null ? watcher.snapshot() : null;
     const started = looks.started();
     for (const f of [...followers]) {

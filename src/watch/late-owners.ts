@@ -1,6 +1,6 @@
 /**
- * Owners that arrive after their listener: a scan stops waiting for its owner search once
- * another scan is due and the search has run past its patience (a first walk over 100k fds
+ * Owners that arrive after their listener: a scan stops waiting for its owner search once a
+ * trigger hints that a listener may have appeared and the search has run past its patience (a first walk over 100k fds
  * takes ~0.4 s; a new process's listener is found in a few ms). The search goes on
  * (owner-searches.ts), the next scan reports what opened meanwhile, and the owners follow as
  * `update` events.
@@ -16,8 +16,13 @@ export function patience(asked: Promise<void>, fromMs: number, ms: number): Prom
   return asked.then(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, fromMs + ms - performance.now())).unref()));
 }
 
-/** The listeners among `next` that are `attributed`: announced before without an owner, now with one. */
-export function ownedLate(next: readonly Listener[], attributed: readonly number[]): Listener[] {
+/**
+ * The listeners among `next` that are `attributed` (returned before without an owner, now
+ * with one), but not `opened`: a filter that needs the owner lets such a listener through
+ * only now, and then it is new to the reader, not better known.
+ */
+export function ownedLate(next: readonly Listener[], attributed: readonly number[], opened: readonly Listener[]): Listener[] {
   const inodes = new Set(attributed);
-  return next.filter((l) => inodes.has(l.inode));
+  const fresh = new Set(opened);
+  return next.filter((l) => inodes.has(l.inode) && !fresh.has(l));
 }

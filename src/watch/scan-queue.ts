@@ -21,7 +21,11 @@ export interface ScanJob {
   hints: Hint[];
   /** The tasks kernel events named (all of them, not only the hints kept). */
   likely: number[];
-  /** Settles when another scan is asked for while this one runs (never, if none is). */
+  /**
+   * Settles when, while this scan runs, a trigger hints that a listener may have appeared (a
+   * TCP listen, the poller seeing the table change); never otherwise. A rescan() or a bind()
+   * anywhere on the host does not hurry it.
+   */
   asked: Promise<void>;
 }
 
@@ -40,7 +44,7 @@ export class ScanQueue {
   private pendingReason: TickReason | null = null;
   private readonly hints: Hint[] = [];
   private readonly likely = new Set<number>();
-  /** Settles the running scan's `asked`. */
+  /** Settles the running scan's `asked`: a hint that a listener may have appeared came while it runs. */
   private onAsked: (() => void) | null = null;
   private stopped = false;
 
@@ -59,6 +63,7 @@ export class ScanQueue {
     if (this.stopped) return;
     if (this.hints.length < MAX_HINTS) this.hints.push(hint);
     if (hint.tid !== undefined && this.likely.size < MAX_LIKELY) this.likely.add(hint.tid);
+    if (this.timer === null && (hint.kind === 'listen' || hint.kind === 'changed')) this.onAsked?.();
     this.request('hint');
   }
 
@@ -67,7 +72,6 @@ export class ScanQueue {
     if (this.timer === null) {
       // A scan is running. A 'rescan' outranks a 'hint': it must not wait for the gap.
       if (this.pendingReason === null || reason === 'rescan') this.pendingReason = reason;
-      this.onAsked?.();
       return;
     }
     const now = performance.now();

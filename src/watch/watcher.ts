@@ -20,7 +20,8 @@ import { diffListeners, diffSorted } from './diff.js';
 import { eventIterator, type EventSink } from './event-iterator.js';
 import { policyFrom } from './options.js';
 import { ScanQueue, type ScanJob } from './scan-queue.js';
-import { Schedule, tickWorkMs } from './schedule.js';
+import { Schedule } from './schedule.js';
+import { priceTick } from './tick-pricing.js';
 import { timerDelayMs } from './timer-delay.js';
 import type { PortWatcherEvents, TickEvent, WatchOptions } from './watch-types.js';
 import { cpuMs } from './cpu-time.js';
@@ -166,6 +167,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     const cpuStartMs = cpuMs();
     const wallStartMs = performance.now();
     const walksBefore = this.scanner.walks;
+    const searchingBefore = this.scanner.ownersPending() !== null;
     this.queue.pacer.started(wallStartMs);
     let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs' | 'ownersPending'>;
     try {
@@ -177,21 +179,17 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       this.emit('scan', { source: result.source, trigger, reason, durationMs: result.durationMs, listeners: listeners.length });
       const first = this.current === null;
       const changed = this.apply(listeners, result.attributed);
-      const readings = {
-        cpuStartMs,
-        cpuEndMs: cpuMs(),
-        wallStartMs,
-        wallEndMs: performance.now(),
+      const costMs = priceTick(this.queue.pacer, this.schedule, {
+        reason,
+        first,
+        changed,
+        walked: this.scanner.walks !== walksBefore,
+        searching: searchingBefore || this.scanner.ownersPending() !== null,
+        source: result.source,
         attributionMs: result.attributionMs,
-        // CPU of a spawned ss is not ours to read; its wall time bounds it.
-        spawned: result.source === 'ss',
-        // Paid per change, not per tick: a hinted scan (priced by the pacer instead), and one
-        // that found changes (its events) — under churn polling must not slow down and miss.
-        // An owner search going on meanwhile is charged elsewhere (its threads' CPU is the process's).
-        periodic: !first && !changed && reason !== 'hint' && this.scanner.walks === walksBefore && this.scanner.ownersPending() === null,
-      };
-      if (!first) this.queue.pacer.record(tickWorkMs(readings));
-      const costMs = this.schedule.record(readings);
+        cpuStartMs,
+        wallStartMs,
+      });
       outcome = { error: null, listeners: listeners.length, scanMs: result.durationMs, costMs, ownersPending: result.ownersPending };
     } catch (e) {
       if (this.closed) return;
@@ -267,7 +265,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       return false;
     }
     const { opened, closed } = diffSorted(previous, next) ?? diffListeners(previous, next);
-    const owned = attributed.length === 0 ? [] : ownedLate(next, attributed);
+    // A listener an owner-dependent filter let through only now is an open, not an update.
+    const owned = attributed.length === 0 ? [] : ownedLate(next, attributed, opened);
     if (opened.length === 0 && closed.length === 0 && owned.length === 0) return false;
     const time = new Date().toISOString();
     for (const listener of closed) this.deliver({ type: 'close', time, listener });

@@ -7,11 +7,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpEngine } from '../../src/mcp/engine.js';
+import { useOwnerSearch } from '../../src/owner-searches.js';
 import { sockDiagUnavailableReason } from '../../src/sources/sock-diag-addon.js';
 import type { RawSocket, Source } from '../../src/sources/source.js';
 import { CLI } from '../helpers/cli.js';
 import { call, type ListenerJson, type Structured } from '../helpers/mcp-client.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
+import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
 import { requireTracefs } from '../helpers/tracefs.js';
 
 const clients: Client[] = [];
@@ -213,6 +215,38 @@ describe('the engine: a look starts after the call', () => {
       expect((await now).map((l) => l.port)).toEqual([2222]);
     } finally {
       for (const release of gates.splice(0)) release();
+      await engine.close();
+    }
+  });
+
+  it('scanNow() answers with owners: a look whose owner search went on (a listen during a long first walk) is not handed over', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const first = holder.ports[0] as number;
+    const search = heldFirstSearch();
+    const hand = handTrigger();
+    const restore = useOwnerSearch(() => search.owners);
+    let engine: ReturnType<typeof createMcpEngine>;
+    try {
+      engine = createMcpEngine({ scan: { trigger: hand.trigger }, interval: 60_000 });
+    } finally {
+      restore();
+    }
+    try {
+      await search.started;
+      const now = engine.scanNow();
+      const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+      hand.hint({ kind: 'listen', port, tid: holder.pid }); // the first scan goes on without its owners
+      await waitFor(() => engine.watcher.snapshot().some((l) => l.port === port), 'the scan that reports the new listener');
+      let answered = false;
+      void now.then(() => (answered = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(answered).toBe(false); // its looks so far had owners pending
+      search.release();
+      const listeners = await now;
+      expect(listeners.find((l) => l.port === first)?.process?.pid).toBe(holder.pid);
+      expect(listeners.find((l) => l.port === port)?.process?.pid).toBe(holder.pid);
+    } finally {
+      search.release();
       await engine.close();
     }
   });

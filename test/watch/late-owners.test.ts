@@ -86,13 +86,35 @@ describe('owners found after their listener', () => {
     expect(seen.updates).toHaveLength(1);
   });
 
-  it('with nothing else to scan for, the first scan waits for its owners: ready carries them, no update follows', async () => {
+  it('a filter that needs the owner gets the listener as an open once its owner is found, never as an update', async () => {
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
+    const first = holder.ports[0] as number;
+    const ports = new Set([first]);
+    const search = heldFirstSearch();
+    const hand = handTrigger();
+    const filter = (l: Listener): boolean => l.process?.pid === holder.pid && ports.has(l.port);
+    const { seen } = watching({ trigger: hand.trigger, filter }, search.owners);
+    await search.started;
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    ports.add(port);
+    hand.hint({ kind: 'listen', port, tid: holder.pid });
+    await waitFor(() => seen.opens.find((e) => e.listener.port === port), 'the open of the new listener');
+    search.release();
+    await waitFor(() => seen.opens.find((e) => e.listener.port === first), 'the first listener, once its owner is known');
+    await waitFor(() => seen.ticks.length >= 3, 'the scan after the search');
+    expect(seen.order).toEqual(['ready', `open ${port}`, `open ${first}`]);
+    expect(seen.updates).toEqual([]);
+  });
+
+  it('with no hint of a new listener, the first scan waits for its owners (a rescan() or a bind() elsewhere does not hurry it)', async () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const first = holder.ports[0] as number;
     const search = heldFirstSearch();
     const hand = handTrigger();
     const { w, seen } = watching({ trigger: hand.trigger, filter: (l) => l.address === '127.0.0.1' && l.port === first }, search.owners);
     await search.started;
+    w.rescan(); // as kill, free-port and the mcp tools do while they wait for a look
+    hand.hint({ kind: 'bind', tid: 1 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(seen.ready).toBeNull();
     search.release();

@@ -47,13 +47,16 @@ describe('ScanQueue', () => {
     expect(h.jobs[0]).toEqual({ reason: 'first', hints: [], likely: [], asked: expect.any(Promise) });
   });
 
-  it('tells a running scan when another is asked for (its owner search may stop waiting), and only that scan', async () => {
+  it('tells a running scan when a hint says a listener may have appeared (its owner search may stop waiting), and only that scan', async () => {
     const h = started();
     await waitFor(() => h.jobs.length === 1, 'the first scan', 2_000, 2);
     let firstAsked = false;
     void h.jobs[0]!.asked.then(() => (firstAsked = true));
+    h.queue.request('rescan'); // a caller's rescan(): no new listener known of
+    h.queue.hint({ kind: 'bind', tid: 5 }); // a bind() anywhere on the host
+    h.queue.hint({ kind: 'unlisten', port: 2 });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(firstAsked).toBe(false); // nobody asked yet
+    expect(firstAsked).toBe(false);
     h.queue.hint(listen(1));
     await waitFor(() => firstAsked, "the first scan's asked", 2_000, 2);
     h.finish();
