@@ -13,6 +13,7 @@ import type { Listener, Protocol } from './listener.js';
 import type { ScanOptions } from './scan.js';
 import type { Trigger, TriggerChoice } from './triggers/trigger.js';
 import type { TickEvent } from './watch/watch-types.js';
+import { OWNERS_WAIT_MS } from './watch/late-owners.js';
 import { PortWatcher } from './watch/watcher.js';
 import { selectOnly } from './select-only.js';
 
@@ -204,10 +205,11 @@ export async function freePortUsing(
 /** A watcher's scans as looks; while followed, it is asked to look at least every `everyMs`. */
 export function watcherLooks(watcher: PortWatcher, everyMs = 100): FollowLooks {
   return (look) => {
-    // Only looks with every owner known: a plan needs the owner (an owner search still going on
-    // leaves a socket without one for a moment; see watch/late-owners.ts).
+    // Looks with every owner known: a plan needs the owner (an owner search going on leaves a
+    // socket without one for a moment; see watch/late-owners.ts), up to OWNERS_WAIT_MS.
+    const ownersBy = Date.now() + OWNERS_WAIT_MS;
     const onTick = (t: { error: string | null; ownersPending: number }): void => {
-      if (t.error === null && t.ownersPending === 0) look(watcher.snapshot());
+      if (t.error === null && (t.ownersPending === 0 || Date.now() >= ownersBy)) look(watcher.snapshot());
     };
     watcher.on('tick', onTick);
     const pacer = setInterval(() => watcher.rescan(), everyMs);

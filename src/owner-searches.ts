@@ -1,14 +1,14 @@
 /**
  * A Scanner's owner searches. A scan waits for its own, unless it was told to stop waiting
- * (`yieldTo`: the watcher does when another scan is due and the search has run past its
- * patience): then that search goes on here while scans go on without it, and its sockets
+ * (`yieldTo`: the watcher does when a listener may have appeared and the search has run past
+ * its patience): then that search goes on here while scans go on without it, and its sockets
  * are returned without an owner until it ends. One goes on at a time; while it does, scans
  * wait for their searches (which skip its sockets), so searches never pile up.
  */
 import { SocketOwners, type ResolveOptions } from './owners/socket-owners.js';
 
 /** What a Scanner needs of the owner search (socket-owners.ts). */
-export type OwnerSearch = Pick<SocketOwners, 'resolve' | 'nextRetryAt' | 'forget' | 'stats'>;
+export type OwnerSearch = Pick<SocketOwners, 'resolve' | 'nextRetryAt' | 'forget' | 'stats' | 'deferred'>;
 
 let makeOwnerSearch: () => OwnerSearch = () => new SocketOwners();
 
@@ -57,7 +57,9 @@ export class OwnerSearches {
     const yielded = await Promise.race([search.then(() => false), yieldTo.then(() => true)]);
     if (!yielded) return;
     // A search that fails leaves its sockets unknown: the next scan looks for them again.
-    const background: Background = { inodes: new Set(wanted), done: search.then(noop, noop) };
+    // What it looks for: not the sockets no walk could find, which it skips until their retry.
+    const looked = wanted.filter((inode) => !this.owners.deferred(inode));
+    const background: Background = { inodes: new Set(looked), done: search.then(noop, noop) };
     void background.done.then(() => {
       if (this.background === background) this.background = null;
     });

@@ -37,6 +37,7 @@ describe('freePort', () => {
       stats: real.stats,
       nextRetryAt: () => real.nextRetryAt(),
       forget: (isLive) => real.forget(isLive),
+      deferred: (inode) => real.deferred(inode),
       resolve: async (inodes, options) => {
         const wanted = [...inodes];
         await new Promise((resolve) => setTimeout(resolve, 150));

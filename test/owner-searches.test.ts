@@ -13,6 +13,9 @@ interface Look {
   fail: (e: Error) => void;
 }
 
+/** Sockets the stand-in says no walk could find (skipped until their retry). */
+const deferred = new Set<number>();
+
 function standIn(): { search: OwnerSearches; looks: Look[]; found: Map<number, number[]>[] } {
   const looks: Look[] = [];
   const found: Map<number, number[]>[] = [];
@@ -20,6 +23,7 @@ function standIn(): { search: OwnerSearches; looks: Look[]; found: Map<number, n
     stats: { walks: 0, newProcessLooks: 0, likelyLooks: 0, recentLooks: 0, readlinks: 0 },
     nextRetryAt: () => null,
     forget: () => {},
+    deferred: (inode) => deferred.has(inode),
     resolve: (inodes) =>
       new Promise((end, fail) => {
         looks.push({ inodes: [...inodes], end, fail });
@@ -74,6 +78,19 @@ describe('OwnerSearches', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(search.pending()).toBeNull();
     expect(search.pendingAmong([1, 2])).toBe(0);
+  });
+
+  it('counts as pending only what the search looks for, not sockets no walk could find', async () => {
+    const { search, looks } = standIn();
+    deferred.add(7);
+    try {
+      await search.search([6, 7], {}, Promise.resolve());
+      expect(search.pendingAmong([6, 7])).toBe(1);
+      looks[0]!.end(new Map());
+      await search.pending();
+    } finally {
+      deferred.delete(7);
+    }
   });
 
   it('a search that fails after its scan stopped waiting ends quietly; one waited for rejects', async () => {

@@ -4,6 +4,8 @@
  * then closes what went away and opens what is new.
  */
 import type { Listener } from '../listener.js';
+import { socketInode } from '../owners/holders.js';
+import { procFs } from '../proc/proc-fs.js';
 import { Forwarder, type ForwarderOptions } from './forwarder.js';
 import { ServeFeed } from './serve-feed.js';
 import { createTunnelConnector } from './tunnel-connector.js';
@@ -30,9 +32,24 @@ const keyOf = (l: Listener): string => `${l.inode}|${l.family}|${l.address}|${l.
  * the owner is this process and the port is one we listen on.
  */
 function isOwnForward(l: Listener, forwarder: Forwarder): boolean {
-  // No owner yet (serve's owner search still going on): one of our ports counts as ours, as serve's own check does.
-  const ours = l.process === null || l.process.pid === process.pid;
-  return ours && forwarder.list().some((f) => f.local.some((a) => a.port === l.port));
+  if (!forwarder.list().some((f) => f.local.some((a) => a.port === l.port))) return false;
+  if (l.process !== null) return l.process.pid === process.pid;
+  // No owner yet (serve's owner search still going on): ours when the socket is one of our
+  // own, by inode (the same kernel, so the same namespace: the cascade case); a port number
+  // alone would also match the target's listener that this very forward carries.
+  return ownSocketInodes().has(l.inode);
+}
+
+/** The inodes of this process's sockets (Linux); empty where /proc cannot say (then serve is another host's). */
+function ownSocketInodes(): Set<number> {
+  const proc = procFs('/proc');
+  const inodes = new Set<number>();
+  for (const fd of proc.fds(process.pid) ?? []) {
+    const link = proc.fd(process.pid, fd);
+    const inode = link === null ? null : socketInode(link);
+    if (inode !== null) inodes.add(inode);
+  }
+  return inodes;
 }
 
 export function forwardThroughServeUrl(options: ForwardServeOptions): ServeForward {

@@ -18,6 +18,7 @@ import type { ChangeWatchStats, Source } from '../sources/source.js';
 import { describeTrigger } from '../triggers/select.js';
 import type { Trigger, TriggerChoice } from '../triggers/trigger.js';
 import { PortWatcher, type ChangeEvent, type UpdateEvent } from '../watch/watcher.js';
+import { OWNERS_WAIT_MS } from '../watch/late-owners.js';
 import { HostWatcher } from '../engine/host-watcher.js';
 
 /** What the tools need of a watcher: a PortWatcher, or host mode's HostWatcher (the same events). */
@@ -54,7 +55,7 @@ export interface McpEngine {
    * look is followed, no kernel events say when to look and the interval is adaptive, scans
    * come at least every `lookMs`.
    */
-  follow(look: (listeners: readonly Listener[]) => void): () => void;
+  follow(look: (listeners: readonly Listener[]) => void, options?: FollowOptions): () => void;
   close(): Promise<void>;
 }
 
@@ -76,12 +77,22 @@ export interface McpEngineOptions {
   lookMs?: number;
 }
 
+export interface FollowOptions {
+  /**
+   * The look answers about owners (stop_port): a scan that left some owner to a search going
+   * on is skipped, for up to 2 s, in favour of the one after it.
+   */
+  owners?: boolean;
+}
+
 interface Follower {
   /** Scans started before this follower came. */
   after: number;
   look: (listeners: readonly Listener[]) => void;
   /** Only scanNow() wants to hear that a scan failed; a wait keeps looking. */
   failed?: (error: Error) => void;
+  /** Until then (Date.now() ms), a look with owners pending is not handed over: it answers about owners. */
+  ownersBy?: number;
 }
 
 /** The watcher reads through this, so the engine can tell which scans began after a request. */
@@ -199,19 +210,25 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
   watcher.on('error', (e) => (lastError = e));
   watcher.on('tick', (tick) => {
     if (followers.size === 0) return;
-    // Tools answer about owners (who_owns_port, stop_port): a look with an owner search still
-    // going on is not handed over; the scan after that search ends is (see watch/late-owners.ts).
-    if (tick.error === null && (tick.ownersPending ?? 0) > 0) return;
+    // Tools that answer about owners (who_owns_port, stop_port) skip a look whose owner search
+    // goes on: the scan after that search ends has them (see watch/late-owners.ts).
+    const pending = tick.error === null && (tick.ownersPending ?? 0) > 0;
     const listeners = tick.error === null ? watcher.snapshot() : null;
     const started = looks.started();
     for (const f of [...followers]) {
       if (listeners === null) f.failed?.(lastError);
+      else if (pending && f.ownersBy !== undefined && Date.now() < f.ownersBy) continue;
       else if (started > f.after) f.look(listeners);
     }
   });
 
-  const follow = (look: Follower['look'], failed?: Follower['failed']): (() => void) => {
-    const follower: Follower = { after: looks.started(), look, ...(failed ? { failed } : {}) };
+  const follow = (look: Follower['look'], failed?: Follower['failed'], options: FollowOptions = {}): (() => void) => {
+    const follower: Follower = {
+      after: looks.started(),
+      look,
+      ...(failed ? { failed } : {}),
+      ...(options.owners === true ? { ownersBy: Date.now() + OWNERS_WAIT_MS } : {}),
+    };
     followers.add(follower);
     pace();
     watcher.rescan();
@@ -233,6 +250,7 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
           stop();
           reject(error);
         },
+        { owners: true },
       );
     });
 
@@ -240,7 +258,7 @@ export function createMcpEngine(o: McpEngineOptions): McpEngine {
     watcher,
     allNamespaces: host !== undefined,
     scanNow,
-    follow: (look) => follow(look),
+    follow: (look, options) => follow(look, undefined, options),
     close: async () => {
       closed = true;
       for (const f of [...followers]) f.failed?.(new PortwatchError('EABORTED', 'the MCP server is closing'));

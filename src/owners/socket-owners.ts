@@ -155,6 +155,12 @@ export class SocketOwners {
     return this.holdersOf(hits);
   }
 
+  /** Whether a search for `inode` now would skip it: no walk could find it and its next look is not due. */
+  deferred(inode: number, now = this.now()): boolean {
+    const miss = this.misses.get(inode);
+    return miss !== undefined && miss.retryAt > now;
+  }
+
   /** When the earliest inode no walk could find is due to be looked for again (the clock's ms), or null when none is. */
   nextRetryAt(): number | null {
     let at: number | null = null;

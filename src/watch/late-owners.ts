@@ -8,8 +8,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Listener } from '../listener.js';
 
-/** How long a scan waits for its owner search once another scan is due. */
+/** How long a scan waits for its owner search once a listener may have appeared. */
 export const OWNER_PATIENCE_MS = 20;
+
+/**
+ * How long what answers about owners (kill, the mcp tools) skips looks with an owner search
+ * going on (one walk: ~0.3 s at 100k fds). Past it (searches back to back under churn) it
+ * takes the look as it is, those owners unknown, rather than keep its caller waiting.
+ */
+export const OWNERS_WAIT_MS = 2_000;
 
 /** Settles `ms` after `fromMs` (performance.now()) once `asked` has, without holding the process open. */
 export function patience(asked: Promise<void>, fromMs: number, ms: number): Promise<void> {

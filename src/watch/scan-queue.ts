@@ -23,8 +23,9 @@ export interface ScanJob {
   likely: number[];
   /**
    * Settles when, while this scan runs, a trigger hints that a listener may have appeared (a
-   * TCP listen, the poller seeing the table change); never otherwise. A rescan() or a bind()
-   * anywhere on the host does not hurry it.
+   * TCP listen, the poller seeing the table change, lost kernel events); never otherwise. A
+   * rescan() or a bind() (tracefs' only sign of a UDP listener, and of every UDP client)
+   * does not hurry it.
    */
   asked: Promise<void>;
 }
@@ -63,7 +64,8 @@ export class ScanQueue {
     if (this.stopped) return;
     if (this.hints.length < MAX_HINTS) this.hints.push(hint);
     if (hint.tid !== undefined && this.likely.size < MAX_LIKELY) this.likely.add(hint.tid);
-    if (this.timer === null && (hint.kind === 'listen' || hint.kind === 'changed')) this.onAsked?.();
+    // 'lost': the kernel dropped events, a listen among them maybe.
+    if (this.timer === null && (hint.kind === 'listen' || hint.kind === 'changed' || hint.kind === 'lost')) this.onAsked?.();
     this.request('hint');
   }
 

@@ -8,8 +8,9 @@ import type { Hint, Trigger, TriggerChoice } from '../triggers/trigger.js';
 
 /**
  * A listener announced before (in `ready` or an `open`) that is now known better: a
- * PortWatcher found its owner after announcing it (an owner search still running when another
- * scan was due, or an owner found by a later look), a HostWatcher named its container late.
+ * PortWatcher found its owner after announcing it (an owner search still running when a new
+ * listener was to be reported, or an owner found by a later look), a HostWatcher named its
+ * container late.
  * Same socket, same key: replace what you keep of it.
  */
 export interface UpdateEvent {
@@ -83,8 +84,8 @@ export interface TickEvent {
   /** Walks of /proc/<pid>/fd this scan made to find owners. */
   walks: number;
   /**
-   * Sockets whose owner search goes on after this scan (it ran past its patience while
-   * another scan was due): announced without an owner, their owners follow as `update`.
+   * Sockets whose owner search goes on after this scan (it ran past its patience when a
+   * listener may have appeared): announced without an owner, their owners follow as `update`.
    */
   ownersPending: number;
   /** The hints that asked for this scan (at most 16). */

@@ -7,7 +7,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
 import { TargetWatcher } from '../../src/forward/target-watcher.js';
-import { watch, type PortWatcher } from '../../src/watch/watcher.js';
+import { useOwnerSearch } from '../../src/owner-searches.js';
+import type { UpdateEvent } from '../../src/watch/watch-types.js';
+import { PortWatcher as Watcher, watch, type PortWatcher } from '../../src/watch/watcher.js';
+import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
 import { holdSockets, netnsSupport, stopAll, waitFor } from '../helpers/processes.js';
 
 const ns = netnsSupport();
@@ -81,5 +84,35 @@ describe('TargetWatcher', () => {
     expect(r.errors).toEqual([]);
     t.detach(wb);
     expect(ports(r.events, 'close')).toContain(b.ports[0]);
+  });
+
+  it('relays an owner found late as update, for a listener it announced', async (ctx) => {
+    if (!ns.ok) return ctx.skip(ns.reason);
+    const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }], { netns: true });
+    const first = holder.ports[0] as number;
+    const search = heldFirstSearch();
+    const hand = handTrigger();
+    const restore = useOwnerSearch(() => search.owners);
+    let w: PortWatcher;
+    try {
+      w = new Watcher({ netnsPid: holder.pid, interval: 60_000, trigger: hand.trigger });
+    } finally {
+      restore();
+    }
+    watchers.push(w);
+    const t = new TargetWatcher();
+    const r = record(t);
+    const updates: UpdateEvent[] = [];
+    t.on('update', (e) => updates.push(e));
+    t.attach(w);
+    await search.started;
+    const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });
+    hand.hint({ kind: 'listen', port, tid: holder.pid });
+    await waitFor(() => r.events.some((e) => e.type === 'open' && e.listener.port === port), 'the open of the new listener');
+    expect(r.ready[0]?.map((l) => [l.port, l.process])).toEqual([[first, null]]);
+    search.release();
+    const update = await waitFor(() => updates.find((e) => e.listener.port === first), 'the update');
+    expect(update.listener.process?.pid).toBe(holder.pid);
+    await t.close();
   });
 });

@@ -19,6 +19,7 @@ export function heldFirstSearch(): { owners: OwnerSearch; release: () => void; s
     stats: real.stats,
     nextRetryAt: () => real.nextRetryAt(),
     forget: (isLive) => real.forget(isLive),
+    deferred: (inode) => real.deferred(inode),
     resolve: async (inodes, options) => {
       if (!first) return real.resolve(inodes, options);
       first = false;

@@ -108,7 +108,7 @@ export function registerStopPort({ server, engine }: ToolContext): void {
         scoped = (l) => inArgs(l) && l.netns === netns;
       }
       // Every look is narrowed to the scope (host mode: to the one namespace): what is signalled, waited for and reported.
-      const result = await freePortUsing((look) => engine.follow((ls) => look(ls.filter(scoped))), args.port, {
+      const result = await freePortUsing((look) => engine.follow((ls) => look(ls.filter(scoped)), { owners: true }), args.port, {
         protocol: args.protocol as Protocol | 'any', // protocolArg checked it
         killSignal: args.signal,
         grace: args.grace_ms,
