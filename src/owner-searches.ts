@@ -1,6 +1,6 @@
 /**
  * A Scanner's owner searches. A scan waits for its own, unless it was told to stop waiting
- * (`yieldTo`: the watcher does when a listener may have appeared and the search has run past
+ * (`yieldTo`: the watcher does when a listener may have appeared and the scan has run past
  * its patience): then that search goes on here while scans go on without it, and its sockets
  * are returned without an owner until it ends. One goes on at a time; while it does, scans
  * wait for their searches (which skip its sockets), so searches never pile up.

@@ -99,7 +99,7 @@ export function registerWatch(program: Command): void {
           : null;
       // What both kinds of watcher say alike.
       const watcher = (hostWatcher ?? portWatcher) as unknown as EventEmitter<
-        Pick<PortWatcherEvents, 'ready' | 'open' | 'close' | 'change' | 'error'>
+        Pick<PortWatcherEvents, 'ready' | 'open' | 'close' | 'update' | 'change' | 'error'>
       > &
         Pick<PortWatcher, 'source' | 'trigger' | 'triggerFallback' | 'close'>;
 
@@ -148,7 +148,7 @@ export function registerWatch(program: Command): void {
               : formatEvent(e, style, rules.label, { netns: host.all }),
           );
         };
-        (hostWatcher ?? portWatcher)?.on('update', printUpdate);
+        watcher.on('update', printUpdate);
       }
       if (hostWatcher !== null && !opts.batch) {
         hostWatcher.on('namespace-open', printNamespace);

@@ -9,17 +9,11 @@
 import { EventEmitter } from 'node:events';
 import { isPortwatchError } from '../errors.js';
 import { listenerKey, type Listener, type PortEvent } from '../listener.js';
-import type { ScanEvent, UpdateEvent } from '../watch/watch-types.js';
+import type { PortWatcherEvents, ScanEvent, UpdateEvent } from '../watch/watch-types.js';
 import type { PortWatcher } from '../watch/watcher.js';
 
-export interface TargetWatcherEvents {
-  ready: [Listener[]];
-  open: [PortEvent];
-  close: [PortEvent];
-  update: [UpdateEvent];
-  scan: [ScanEvent];
-  error: [Error];
-}
+/** What serve reads of a watcher: a PortWatcher's events but its diagnostics. */
+export type TargetWatcherEvents = Pick<PortWatcherEvents, 'ready' | 'open' | 'close' | 'update' | 'scan' | 'error'>;
 
 export class TargetWatcher extends EventEmitter<TargetWatcherEvents> {
   private attached: PortWatcher | null = null;

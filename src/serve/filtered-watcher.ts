@@ -7,17 +7,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { listenerKey, type Listener, type PortEvent } from '../listener.js';
-import type { ScanEvent, UpdateEvent } from '../watch/watch-types.js';
+import type { PortWatcherEvents, ScanEvent, UpdateEvent } from '../watch/watch-types.js';
 import type { ServeWatcher } from './live-state.js';
 
-interface FilteredEvents {
-  ready: [Listener[]];
-  open: [PortEvent];
-  close: [PortEvent];
-  update: [UpdateEvent];
-  scan: [ScanEvent];
-  error: [Error];
-}
+type FilteredEvents = Pick<PortWatcherEvents, 'ready' | 'open' | 'close' | 'update' | 'scan' | 'error'>;
 
 export function filteredWatcher(inner: ServeWatcher, keep: (l: Listener) => boolean): ServeWatcher {
   const out = new EventEmitter<FilteredEvents>();

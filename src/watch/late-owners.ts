@@ -1,14 +1,14 @@
 /**
  * Owners that arrive after their listener: a scan stops waiting for its owner search once a
- * trigger hints that a listener may have appeared and the search has run past its patience (a first walk over 100k fds
- * takes ~0.4 s; a new process's listener is found in a few ms). The search goes on
- * (owner-searches.ts), the next scan reports what opened meanwhile, and the owners follow as
- * `update` events.
+ * trigger hints that a listener may have appeared and the scan has run past its patience (a
+ * first walk over 100k fds takes ~0.3 s; a new process's listener is found in a few ms). The
+ * search goes on (owner-searches.ts), the next scan reports what opened meanwhile, and the
+ * owners follow as `update` events.
  */
 import { performance } from 'node:perf_hooks';
 import type { Listener } from '../listener.js';
 
-/** How long a scan waits for its owner search once a listener may have appeared. */
+/** How long from its start a scan waits for its owner search once a listener may have appeared. */
 export const OWNER_PATIENCE_MS = 20;
 
 /**
