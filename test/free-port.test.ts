@@ -4,9 +4,8 @@ import { PortwatchError } from '../src/errors.js';
 import { confirmHolders, plan } from '../src/free-port-plan.js';
 import { describeAction, freePort, parseSignal, type PidAction } from '../src/free-port.js';
 import type { Listener } from '../src/listener.js';
-import { useOwnerSearch, type OwnerSearch } from '../src/owner-searches.js';
-import { SocketOwners } from '../src/owners/socket-owners.js';
 import { scan } from '../src/scan.js';
+import { delayedSearch, withOwnerSearch } from './helpers/late-owners.js';
 import { holdSockets, stopAll, waitFor } from './helpers/processes.js';
 import { unusedPort } from './helpers/sockets.js';
 import { startStubborn, stopStubborn } from './helpers/stubborn-server.js';
@@ -32,25 +31,7 @@ describe('freePort', () => {
     const holder = await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]);
     const port = holder.ports[0] as number;
     // The real search, 150 ms slower: a busy host's walk (~0.3 s) while freePort asks for looks every 100 ms.
-    const real = new SocketOwners();
-    const slow: OwnerSearch = {
-      stats: real.stats,
-      nextRetryAt: () => real.nextRetryAt(),
-      forget: (isLive) => real.forget(isLive),
-      deferred: (inode) => real.deferred(inode),
-      resolve: async (inodes, options) => {
-        const wanted = [...inodes];
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        return real.resolve(wanted, options);
-      },
-    };
-    const restore = useOwnerSearch(() => slow);
-    let result: Awaited<ReturnType<typeof freePort>>;
-    try {
-      result = await freePort(port, { dryRun: true, interval: 100 });
-    } finally {
-      restore();
-    }
+    const result = await withOwnerSearch(delayedSearch(150), () => freePort(port, { dryRun: true, interval: 100 }));
     expect(result.actions.map((a) => a.pid)).toEqual([holder.pid]);
   });
 

@@ -7,10 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
 import { TargetWatcher } from '../../src/forward/target-watcher.js';
-import { useOwnerSearch } from '../../src/owner-searches.js';
 import type { UpdateEvent } from '../../src/watch/watch-types.js';
 import { PortWatcher as Watcher, watch, type PortWatcher } from '../../src/watch/watcher.js';
-import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
+import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { holdSockets, netnsSupport, stopAll, waitFor } from '../helpers/processes.js';
 
 const ns = netnsSupport();
@@ -92,13 +91,7 @@ describe('TargetWatcher', () => {
     const first = holder.ports[0] as number;
     const search = heldFirstSearch();
     const hand = handTrigger();
-    const restore = useOwnerSearch(() => search.owners);
-    let w: PortWatcher;
-    try {
-      w = new Watcher({ netnsPid: holder.pid, interval: 60_000, trigger: hand.trigger });
-    } finally {
-      restore();
-    }
+    const w = withOwnerSearch(search.owners, () => new Watcher({ netnsPid: holder.pid, interval: 60_000, trigger: hand.trigger }));
     watchers.push(w);
     const t = new TargetWatcher();
     const r = record(t);

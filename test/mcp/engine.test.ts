@@ -7,13 +7,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpEngine } from '../../src/mcp/engine.js';
-import { useOwnerSearch } from '../../src/owner-searches.js';
 import { sockDiagUnavailableReason } from '../../src/sources/sock-diag-addon.js';
 import type { RawSocket, Source } from '../../src/sources/source.js';
 import { CLI } from '../helpers/cli.js';
 import { call, type ListenerJson, type Structured } from '../helpers/mcp-client.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
-import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
+import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { requireTracefs } from '../helpers/tracefs.js';
 
 const clients: Client[] = [];
@@ -224,13 +223,7 @@ describe('the engine: a look starts after the call', () => {
     const first = holder.ports[0] as number;
     const search = heldFirstSearch();
     const hand = handTrigger();
-    const restore = useOwnerSearch(() => search.owners);
-    let engine: ReturnType<typeof createMcpEngine>;
-    try {
-      engine = createMcpEngine({ scan: { trigger: hand.trigger }, interval: 60_000 });
-    } finally {
-      restore();
-    }
+    const engine = withOwnerSearch(search.owners, () => createMcpEngine({ scan: { trigger: hand.trigger }, interval: 60_000 }));
     try {
       await search.started;
       const now = engine.scanNow();

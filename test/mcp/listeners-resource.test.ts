@@ -2,8 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LISTENERS_URI } from '../../src/mcp/listeners-resource.js';
-import { useOwnerSearch } from '../../src/owner-searches.js';
-import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
+import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { call, closeMcp, connectInMemory, type ListenerJson } from '../helpers/mcp-client.js';
 import { holdSockets, netnsSupport, stopAll, waitFor } from '../helpers/processes.js';
 
@@ -87,13 +86,9 @@ describe('resource portwatch://listeners', () => {
     const first = holder.ports[0] as number;
     const search = heldFirstSearch();
     const hand = handTrigger();
-    const restore = useOwnerSearch(() => search.owners);
-    let client: Client;
-    try {
-      ({ client } = await connectInMemory({ scan: { trigger: hand.trigger, netnsPid: holder.pid } }));
-    } finally {
-      restore();
-    }
+    const { client } = await withOwnerSearch(search.owners, () =>
+      connectInMemory({ scan: { trigger: hand.trigger, netnsPid: holder.pid } }),
+    );
     const updates = countUpdates(client);
     await client.subscribeResource({ uri: LISTENERS_URI });
     await search.started;

@@ -4,9 +4,8 @@
  * replaced in /api/ports and sent as `event: update` on the stream, which the page applies.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { useOwnerSearch } from '../../src/owner-searches.js';
 import { createServeServer } from '../../src/serve/server.js';
-import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
+import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { holdSockets, stopAll } from '../helpers/processes.js';
 import { closeAll, httpGet, SseClient } from './helpers.js';
 
@@ -22,7 +21,6 @@ describe('serve and owners found late', () => {
     const ports = new Set([first]);
     const search = heldFirstSearch();
     const hand = handTrigger();
-    const restore = useOwnerSearch(() => search.owners);
     const server = createServeServer({
       host: '127.0.0.1',
       port: 0,
@@ -31,11 +29,7 @@ describe('serve and owners found late', () => {
       filter: (l) => l.address === '127.0.0.1' && ports.has(l.port),
       watchOptions: { trigger: hand.trigger, interval: 60_000 },
     });
-    try {
-      await server.listen();
-    } finally {
-      restore();
-    }
+    await withOwnerSearch(search.owners, () => server.listen());
     try {
       await search.started;
       const { port } = await holder.open({ proto: 'tcp', host: '127.0.0.1' });

@@ -7,10 +7,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
-import { useOwnerSearch, type OwnerSearch } from '../../src/owner-searches.js';
+import type { OwnerSearch } from '../../src/owner-searches.js';
 import type { UpdateEvent } from '../../src/watch/watch-types.js';
 import { PortWatcher, type TickEvent, type WatchOptions } from '../../src/watch/watcher.js';
-import { handTrigger, heldFirstSearch } from '../helpers/late-owners.js';
+import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs } from '../helpers/tracefs.js';
 
@@ -29,13 +29,7 @@ interface Seen {
 }
 
 function watching(options: WatchOptions, owners: OwnerSearch): { w: PortWatcher; seen: Seen } {
-  const restore = useOwnerSearch(() => owners);
-  let w: PortWatcher;
-  try {
-    w = new PortWatcher({ interval: 60_000, ...options });
-  } finally {
-    restore();
-  }
+  const w = withOwnerSearch(owners, () => new PortWatcher({ interval: 60_000, ...options }));
   watchers.push(w);
   const seen: Seen = { order: [], ready: null, opens: [], updates: [], ticks: [] };
   w.on('ready', (l) => {
