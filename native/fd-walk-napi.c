@@ -13,6 +13,10 @@
  *   processes were started. Runs on the libuv threadpool (napi_async_work), never on the
  *   Node thread; rejects like Node's system errors when procRoot cannot be opened.
  *
+ * fdWalkHold(ms: number): void
+ *   Holds the walks queued so far for `ms` (at most 1,000), or releases them now with 0: their
+ *   threads sleep between two fds (fd-walk-hold.c). Walks queued later are not held.
+ *
  * Processes gone or not ours to read are skipped, as are fds closed during the walk. When
  * the environment is torn down during a walk, the walk stops at its next fd.
  */
@@ -204,6 +208,7 @@ static napi_value fd_walk(napi_env env, napi_callback_info info) {
   job->walk.nwants = fw_prepare_wants(wants, n);
   for (size_t i = 0; i < job->walk.nwants; i++) job->walk.nrequired += wants[i].required != 0;
   job->walk.threads = threads;
+  job->walk.seq = fw_number();
 
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
@@ -222,9 +227,26 @@ static napi_value fd_walk(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+static napi_value fd_walk_hold(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  napi_get_cb_info(env, info, &argc, &arg, NULL, NULL);
+  napi_valuetype type = napi_undefined;
+  if (argc == 1) napi_typeof(env, arg, &type);
+  double ms = 0;
+  if (type != napi_number || napi_get_value_double(env, arg, &ms) != napi_ok || isnan(ms)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "ms must be a number");
+    return NULL;
+  }
+  fw_hold(ms >= 1000 ? 1000 : ms <= 0 ? 0 : (int)ceil(ms));
+  return NULL;
+}
+
 void pw_fdwalk_export(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "fdWalk", NAPI_AUTO_LENGTH, fd_walk, NULL, &fn);
   napi_set_named_property(env, exports, "fdWalk", fn);
+  napi_create_function(env, "fdWalkHold", NAPI_AUTO_LENGTH, fd_walk_hold, NULL, &fn);
+  napi_set_named_property(env, exports, "fdWalkHold", fn);
 }
 

@@ -14,7 +14,8 @@
  * after the last first holder (`limit`): a process earlier in the list could still hold one
  * of them first, so it is read to its end. Each inode's first index only ever decreases, so
  * a limit computed from them is never below the true one (reading too much is the only
- * error a race can make).
+ * error a race can make). A walk that runs in the background while its watcher reports a new
+ * listener can be held (fd-walk-hold.c): its threads sleep between two fds.
  */
 #define _GNU_SOURCE
 #include "fd-walk.h"
@@ -141,6 +142,7 @@ static void update_limit(fw_walk_t *w) {
 
 static int keep_reading(worker_t *t, int32_t index) {
   fw_walk_t *w = t->run->w;
+  fw_wait_if_held(w);
   if (t->err || atomic_load_explicit(&w->cancel, memory_order_relaxed)) return 0;
   return !all_found(w) || index <= atomic_load_explicit(&w->limit, memory_order_relaxed);
 }

@@ -40,6 +40,7 @@ typedef struct {
   size_t nwants;
   size_t nrequired;
   int threads; /* 1..FW_MAX_THREADS */
+  uint64_t seq; /* fw_number() when queued: which holds apply to it */
 
   /* Shared while walking. */
   _Atomic int32_t next;      /* the next list index to claim */
@@ -62,5 +63,15 @@ size_t fw_prepare_wants(fw_want_t *wants, size_t n);
 /* Runs the walk on the calling thread, plus threads-1 helpers once it proves long. Fills the
  * outputs; returns 0, or -1 with err/err_syscall set (no hits are kept then). */
 int fw_run(fw_walk_t *w);
+
+/* A number for a walk being queued (its seq): increasing over the process. */
+uint64_t fw_number(void);
+
+/* Holds the walks queued so far for `ms` (at most 1 s), or, with ms <= 0, ends the hold now.
+ * Their threads stop between two fds until then (fd-walk-hold.c); later walks run on. */
+void fw_hold(int ms);
+
+/* Sleeps while `w` is held (called by its threads between fds; one atomic load when not). */
+void fw_wait_if_held(const fw_walk_t *w);
 
 #endif

@@ -5,6 +5,8 @@
  * are returned without an owner until it ends. One goes on at a time; while it does, scans
  * wait for their searches (which skip its sockets), so searches never pile up.
  */
+import { performance } from 'node:perf_hooks';
+import { holdWalks } from './owners/native-walk.js';
 import { SocketOwners, type ResolveOptions } from './owners/socket-owners.js';
 
 /** What a Scanner needs of the owner search (socket-owners.ts). */
@@ -29,6 +31,13 @@ export function useOwnerSearch(make: () => OwnerSearch): () => void {
   };
 }
 
+/**
+ * How long a search that scans stopped waiting for holds its walk's threads: the scan that
+ * reports the listener which appeared meanwhile gets the cores first (on 2 cores the walk
+ * otherwise takes both). The next scan to end releases it sooner.
+ */
+export const WALK_HOLD_MS = 25;
+
 interface Background {
   inodes: ReadonlySet<number>;
   done: Promise<void>;
@@ -36,11 +45,17 @@ interface Background {
 
 export class OwnerSearches {
   private background: Background | null = null;
+  /** When the background search's walk was held (performance.now()), until a scan after it ends. */
+  private heldAtMs: number | null = null;
 
-  /** `found`: applies what a search found (the holders of each inode it could find). */
+  /**
+   * `found`: applies what a search found (the holders of each inode it could find). `hold`:
+   * holds the walks running now for ms, or releases them with 0 (native-walk.ts).
+   */
   constructor(
     readonly owners: OwnerSearch,
     private readonly found: (holders: Map<number, number[]>) => void,
+    private readonly hold: (ms: number) => void = holdWalks,
   ) {}
 
   /**
@@ -64,6 +79,27 @@ export class OwnerSearches {
       if (this.background === background) this.background = null;
     });
     this.background = background;
+    this.hold(WALK_HOLD_MS);
+    this.heldAtMs = performance.now();
+  }
+
+  /**
+   * A scan that started at `startedMs` (performance.now()) has ended: a hold taken before it
+   * started is released once what the scan reports has gone out (the scan that a listener's
+   * hint asked for starts after the hold; the one that stopped waiting, before).
+   */
+  scanEnded(startedMs: number): void {
+    const at = this.heldAtMs;
+    if (at === null || startedMs < at) return;
+    this.heldAtMs = null;
+    setImmediate(() => this.hold(0));
+  }
+
+  /** Releases a hold now (the scanner is closing). */
+  release(): void {
+    if (this.heldAtMs === null) return;
+    this.heldAtMs = null;
+    this.hold(0);
   }
 
   /** Settles when the search that goes on has ended; null when none does. */

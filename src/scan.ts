@@ -3,6 +3,7 @@
  * sources/select-source.ts picks. A Scanner keeps the caches that make repeated scans cheap (the
  * watcher holds one); scan() is a one-shot Scanner.
  */
+import { performance } from 'node:perf_hooks';
 import { PortwatchError } from './errors.js';
 import type { Listener } from './listener.js';
 import { netnsOf, processExists } from './namespaces.js';
@@ -126,6 +127,7 @@ export class Scanner {
   /** `likelyOwners`: pids (or thread ids) a kernel event named; their fds are read before any walk. */
   async scan(likelyOwners: readonly number[] = [], options: ScanCallOptions = {}): Promise<ScanResult> {
     const started = process.hrtime.bigint();
+    const startedMs = performance.now();
     this.closed = false;
     const target = this.netnsPid === undefined ? {} : { netnsPid: this.netnsPid };
     // A kept netlink socket would go on reading a dead process's namespace: check first.
@@ -163,6 +165,7 @@ export class Scanner {
     this.last = { raws, rows, unknown: unknown.filter((inode) => ownership(inode) === UNKNOWN_OWNER), listeners };
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const ownersPending = this.searches.pendingAmong(unknown);
+    this.searches.scanEnded(startedMs);
     return { listeners: listeners.slice(), source: this.source.name, durationMs, attributionMs, attributed, ownersPending };
   }
 
@@ -199,6 +202,7 @@ export class Scanner {
   /** Releases what a source this scanner created keeps open between scans (a sock_diag socket is reopened if it scans again). */
   close(): void {
     this.closed = true;
+    this.searches.release();
     if (this.ownsSource) this.source.close?.();
   }
 

@@ -5,7 +5,8 @@
  * one is in test/watch/late-owners.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { OwnerSearches, type OwnerSearch } from '../src/owner-searches.js';
+import { performance } from 'node:perf_hooks';
+import { OwnerSearches, WALK_HOLD_MS, type OwnerSearch } from '../src/owner-searches.js';
 
 interface Look {
   inodes: number[];
@@ -16,9 +17,10 @@ interface Look {
 /** Sockets the stand-in says no walk could find (skipped until their retry). */
 const deferred = new Set<number>();
 
-function standIn(): { search: OwnerSearches; looks: Look[]; found: Map<number, number[]>[] } {
+function standIn(): { search: OwnerSearches; looks: Look[]; found: Map<number, number[]>[]; holds: number[] } {
   const looks: Look[] = [];
   const found: Map<number, number[]>[] = [];
+  const holds: number[] = [];
   const owners: OwnerSearch = {
     stats: { walks: 0, newProcessLooks: 0, likelyLooks: 0, recentLooks: 0, readlinks: 0 },
     nextRetryAt: () => null,
@@ -29,7 +31,12 @@ function standIn(): { search: OwnerSearches; looks: Look[]; found: Map<number, n
         looks.push({ inodes: [...inodes], end, fail });
       }),
   };
-  return { search: new OwnerSearches(owners, (holders) => found.push(holders)), looks, found };
+  const search = new OwnerSearches(
+    owners,
+    (holders) => found.push(holders),
+    (ms) => holds.push(ms),
+  );
+  return { search, looks, found, holds };
 }
 
 const settled = async (p: Promise<unknown>): Promise<boolean> => {
@@ -78,6 +85,35 @@ describe('OwnerSearches', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(search.pending()).toBeNull();
     expect(search.pendingAmong([1, 2])).toBe(0);
+  });
+
+  it('holds the walk of a search it stops waiting for, until a scan that started after it has ended', async () => {
+    const { search, looks, holds } = standIn();
+    const waited = search.search([1], {});
+    looks[0]!.end(new Map());
+    await waited;
+    expect(holds).toEqual([]); // a search waited for to its end holds nothing
+
+    const before = performance.now();
+    await search.search([2], {}, Promise.resolve());
+    expect(holds).toEqual([WALK_HOLD_MS]);
+    search.scanEnded(before); // the scan that stopped waiting: started before the hold
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(holds).toEqual([WALK_HOLD_MS]);
+    search.scanEnded(performance.now()); // the next scan (the new listener's)
+    expect(holds).toEqual([WALK_HOLD_MS]); // not before what that scan reports has gone out
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(holds).toEqual([WALK_HOLD_MS, 0]);
+    search.scanEnded(performance.now());
+    search.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(holds).toEqual([WALK_HOLD_MS, 0]); // released once
+
+    looks[1]!.end(new Map());
+    await search.pending();
+    await search.search([3], {}, Promise.resolve());
+    search.release(); // the scanner closes
+    expect(holds).toEqual([WALK_HOLD_MS, 0, WALK_HOLD_MS, 0]);
   });
 
   it('counts as pending only what the search looks for, not sockets no walk could find', async () => {

@@ -39,6 +39,7 @@ export type NativeWalk = (
 
 interface WalkAddon {
   fdWalk?: NativeWalk;
+  fdWalkHold?: (ms: number) => void;
 }
 
 /** Why {@link nativeWalk} returns null; null when the native walk is used. */
@@ -54,6 +55,16 @@ export function nativeWalkUnavailableReason(): string | null {
 export function nativeWalk(): NativeWalk | null {
   if (nativeWalkUnavailableReason() !== null) return null;
   return (loadSockDiagAddon() as WalkAddon).fdWalk as NativeWalk;
+}
+
+/**
+ * Holds the native walks running now for `ms` (at most 1 s), or releases them with 0: their
+ * threads sleep between two fds (native/fd-walk-hold.c), leaving the cores to the thread that
+ * reports a listener; walks started later are not held. A no-op without the native walk.
+ */
+export function holdWalks(ms: number): void {
+  if (nativeWalkUnavailableReason() !== null) return;
+  (loadSockDiagAddon() as WalkAddon).fdWalkHold?.(ms);
 }
 
 /** PORTWATCH_WALK_THREADS when it is a whole number 1–8; 0 (the addon's default) otherwise. */

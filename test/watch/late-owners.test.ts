@@ -5,17 +5,29 @@
  * the test lets it go, so "still running" does not depend on the machine's speed; sockets,
  * processes and hints are real (tracefs too, as root).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { Listener, PortEvent } from '../../src/listener.js';
-import type { OwnerSearch } from '../../src/owner-searches.js';
+import { WALK_HOLD_MS, type OwnerSearch } from '../../src/owner-searches.js';
+import { nativeWalkUnavailableReason } from '../../src/owners/native-walk.js';
+import { loadSockDiagAddon } from '../../src/sources/sock-diag-addon.js';
 import type { UpdateEvent } from '../../src/watch/watch-types.js';
 import { PortWatcher, type TickEvent, type WatchOptions } from '../../src/watch/watcher.js';
 import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs } from '../helpers/tracefs.js';
 
+const addon = loadSockDiagAddon() as { fdWalkHold?: (ms: number) => void } | null;
+/** The native walk's hold (native/fd-walk-hold.c), watched; null without the native walk (nothing to hold). */
+let holds: MockInstance<(ms: number) => void> | null = null;
+
 const watchers: PortWatcher[] = [];
+beforeEach(() => {
+  if (addon?.fdWalkHold !== undefined && nativeWalkUnavailableReason() === null)
+    holds = vi.spyOn(addon as Required<typeof addon>, 'fdWalkHold');
+});
 afterEach(async () => {
+  holds?.mockRestore();
+  holds = null;
   await Promise.all(watchers.splice(0).map((w) => w.close()));
   await stopAll();
 });
@@ -62,6 +74,11 @@ describe('owners found after their listener', () => {
     ports.add(port);
     hand.hint({ kind: 'listen', port, tid: holder.pid });
     await waitFor(() => seen.opens.find((e) => e.listener.port === port), 'the open of the listener that came during the search');
+    // The search's walk stood aside for the scan that reported the new listener, then went on.
+    if (holds !== null) {
+      await waitFor(() => holds!.mock.calls.length === 2, 'the hold on the walk, then its release');
+      expect(holds.mock.calls).toEqual([[WALK_HOLD_MS], [0]]);
+    }
 
     expect(seen.order).toEqual(['ready', `open ${port}`]);
     expect(seen.ready?.map((l) => [l.port, l.process])).toEqual([[first, null]]);
