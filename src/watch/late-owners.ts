@@ -18,9 +18,16 @@ export const OWNER_PATIENCE_MS = 20;
  */
 export const OWNERS_WAIT_MS = 2_000;
 
-/** Settles `ms` after `fromMs` (performance.now()) once `asked` has, without holding the process open. */
+/**
+ * Settles `ms` after `fromMs` (performance.now()) once `asked` has, without holding the
+ * process open; at once when that time has passed (a timer would add its 1 ms floor).
+ */
 export function patience(asked: Promise<void>, fromMs: number, ms: number): Promise<void> {
-  return asked.then(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, fromMs + ms - performance.now())).unref()));
+  return asked.then(() => {
+    const leftMs = fromMs + ms - performance.now();
+    if (leftMs <= 0) return;
+    return new Promise((resolve) => setTimeout(resolve, leftMs).unref());
+  });
 }
 
 /**
