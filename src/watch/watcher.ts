@@ -26,6 +26,7 @@ import { timerDelayMs } from './timer-delay.js';
 import type { PortWatcherEvents, TickEvent, WatchOptions } from './watch-types.js';
 import { cpuMs } from './cpu-time.js';
 import { ownedLate, OWNER_PATIENCE_MS, patience } from './late-owners.js';
+import { OwnerTiming } from './owner-timing.js';
 
 export type { ChangeEvent, PortWatcherEvents, ScanEvent, TickEvent, TickReason, UpdateEvent, WatchOptions } from './watch-types.js';
 
@@ -45,10 +46,8 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
   private current: Listener[] | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
-  /** The owner search was compiled off the clock (once, when first idle). */
-  private warmed = false;
-  /** A rescan is armed for when the owner search that goes on ends. */
-  private awaitingOwners = false;
+  /** Owner work off the clock: the search compiled while idle, a rescan when a late search ends. */
+  private readonly owners: OwnerTiming;
   private readonly readyPromise: Promise<Listener[]>;
   private resolveReady!: (l: Listener[]) => void;
   private rejectReady!: (e: Error) => void;
@@ -62,6 +61,11 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     this.scanner = new Scanner(options);
     this.filter = options.filter ?? (() => true);
     this.queue = new ScanQueue((job) => this.tick(job), options.persistent ?? false);
+    this.owners = new OwnerTiming(
+      this.scanner,
+      () => this.rescan(),
+      () => this.closed,
+    );
     this.signal = options.signal;
     this.watchesProcess = options.netnsPid !== undefined;
     this.readyPromise = new Promise((resolve, reject) => {
@@ -170,10 +174,10 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     const searchingBefore = this.scanner.ownersPending() !== null;
     this.queue.pacer.started(wallStartMs);
     let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs' | 'ownersPending'>;
+    const scanEnded = this.owners.scanStarting();
     try {
-      const result = await this.scanner.scan(likely, { yieldTo: patience(asked, wallStartMs, OWNER_PATIENCE_MS) });
+      const result = await this.scanner.scan(likely, { yieldTo: patience(asked, wallStartMs, OWNER_PATIENCE_MS) }).finally(scanEnded);
       if (this.closed) return;
-      this.rescanWhenOwned();
       const listeners = result.listeners.filter(this.filter);
       const trigger = this.trigger;
       this.emit('scan', { source: result.source, trigger, reason, durationMs: result.durationMs, listeners: listeners.length });
@@ -219,25 +223,7 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
       });
     }
     this.queue.arm(next);
-    if (!this.warmed && next.reason === 'timer' && !this.closed) {
-      // Idle now: compile the owner search before the first port opens, not after (see scan.ts).
-      // Not while a scan is due: it would wait behind this (a listener that opened meanwhile).
-      this.warmed = true;
-      setImmediate(() => {
-        if (!this.closed) void this.scanner.warmUp().catch(() => {});
-      });
-    }
-  }
-
-  /** When an owner search goes on past its scan, one more scan once it ends: it returns what it found. */
-  private rescanWhenOwned(): void {
-    const pending = this.scanner.ownersPending();
-    if (pending === null || this.awaitingOwners) return;
-    this.awaitingOwners = true;
-    void pending.then(() => {
-      this.awaitingOwners = false;
-      this.rescan();
-    });
+    if (!this.closed) this.owners.scanEnded(next.reason === 'timer');
   }
 
   private timerDelayMs(): number {

@@ -10,6 +10,7 @@ import type { Source } from '../../src/sources/source.js';
 import type { Trigger, TriggerSubscriber } from '../../src/triggers/trigger.js';
 import { POLLER_CHECK_MS } from '../../src/watch/timer-delay.js';
 import { PortWatcher, watch, type ScanEvent, type TickEvent } from '../../src/watch/watcher.js';
+import { handTrigger, heldFirstSearch, withOwnerSearch } from '../helpers/late-owners.js';
 import { holdSockets, netnsSupport, stopAll, waitFor } from '../helpers/processes.js';
 import { requireTracefs, tracefsSkipReason } from '../helpers/tracefs.js';
 
@@ -158,21 +159,47 @@ describe('PortWatcher', () => {
 });
 
 describe('PortWatcher warm-up', () => {
-  it('compiles the owner search once, after ready, and not at all when closed at ready', async () => {
+  it('compiles the owner search once (after ready, or during a slow first scan), and not after close', async () => {
     const warmUp = vi.spyOn(Scanner.prototype, 'warmUp');
     try {
       const w = started({ source: 'procfs' });
       await w.whenReady();
-      await waitFor(() => warmUp.mock.calls.length === 1, 'the warm-up after ready', 5_000);
+      await waitFor(() => warmUp.mock.calls.length === 1, 'the warm-up', 5_000);
       await scans(w, 2);
       expect(warmUp).toHaveBeenCalledTimes(1);
       expect(await warmUp.mock.results[0]!.value).toBe(true);
       const closing = started({ source: 'procfs' });
       await closing.whenReady();
+      const before = warmUp.mock.calls.length; // 2 when its first scan took long enough to warm up during it
       await closing.close(); // before the idle moment the warm-up waits for
       await new Promise((r) => setImmediate(r));
+      expect(warmUp).toHaveBeenCalledTimes(before);
+    } finally {
+      warmUp.mockRestore();
+    }
+  });
+});
+
+describe('PortWatcher warm-up during the first walk', () => {
+  it('compiles the owner search while a first scan waits for its owners, before ready, once', async () => {
+    const warmUp = vi.spyOn(Scanner.prototype, 'warmUp');
+    const held = heldFirstSearch();
+    try {
+      await holdSockets([{ proto: 'tcp', host: '127.0.0.1' }]); // an owner the first scan must look for
+      // A trigger that never hints: a listener elsewhere on the host would hurry the first scan.
+      const w = withOwnerSearch(held.owners, () => started({ source: 'procfs', trigger: handTrigger().trigger }));
+      let ready = false;
+      void w.whenReady().then(() => (ready = true));
+      await held.started;
+      await waitFor(() => warmUp.mock.calls.length === 1, 'the warm-up while the first scan waits', 5_000);
+      expect(ready).toBe(false);
+      expect(await warmUp.mock.results[0]!.value).toBe(true);
+      held.release();
+      await w.whenReady();
+      await scans(w, 2);
       expect(warmUp).toHaveBeenCalledTimes(1);
     } finally {
+      held.release();
       warmUp.mockRestore();
     }
   });
