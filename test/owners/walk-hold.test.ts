@@ -88,7 +88,7 @@ describe.skipIf(why !== null)(`holding native walks${why === null ? '' : ` (skip
   });
 
   it('refuses a hold that is not a number, in one TypeError', () => {
-    const hold = (loadSockDiagAddon() as { fdWalkHold: (ms: unknown) => void }).fdWalkHold;
+    const hold = (loadSockDiagAddon() as unknown as { fdWalkHold: (...args: unknown[]) => void }).fdWalkHold;
     expect(() => hold('10')).toThrow(TypeError);
     expect(() => hold(Number.NaN)).toThrow('ms must be a number');
     expect(() => hold()).toThrow(TypeError);
