@@ -3,13 +3,14 @@
  * portwatch forward, measured as users meet it (part of `npm run bench`; root, Linux):
  * the whole `portwatch forward` process, side by side with connecting directly, in one run.
  *
- *   node bench/forward.mjs [--gib 1] [--rounds 3] [--setups 300] [--idle 1000] [--listens 20] [--paths netns,netns-js,serve]
+ *   node bench/forward.mjs [--gib 1] [--rounds 3] [--setups 300] [--idle 1000] [--listens 20] [--paths netns,netns-js,serve,serve-ws]
  *
  *   direct          a client on the host to a server on the host's loopback
  *   forward netns   `portwatch forward --netns-pid` to the same server in a network namespace
  *   netns-js        the same with PORTWATCH_FORWARD_RELAY=js: bytes copied by the JavaScript relay
  *                   (what runs where the addon cannot splice)
- *   forward serve   `portwatch forward URL` through a `portwatch serve` (its tunnel) on loopback
+ *   forward serve   `portwatch forward URL` through a `portwatch serve` (its raw tunnel) on loopback
+ *   serve-ws        the same with PORTWATCH_TUNNEL=ws: the WebSocket tunnel (bytes through JavaScript at both ends)
  *   socat           a peer relay: `socat TCP-LISTEN:P,bind=127.0.0.1,fork,reuseaddr,backlog=511 TCP:127.0.0.1:T`
  *                   to the same server on the host's loopback (two loopback hops, like the forward;
  *                   socat cannot enter the namespace; backlog=511 is Node's default, which the forward's
@@ -41,8 +42,8 @@ const { values } = benchArgs(
       setups: { type: 'string', default: '300' },
       idle: { type: 'string', default: '1000' },
       listens: { type: 'string', default: '20' },
-      // Which rows to run besides direct: netns, netns-js, serve, socat, socat-splice.
-      paths: { type: 'string', default: 'netns,netns-js,serve,socat,socat-splice' },
+      // Which rows to run besides direct: netns, netns-js, serve, serve-ws, socat, socat-splice.
+      paths: { type: 'string', default: 'netns,netns-js,serve,serve-ws,socat,socat-splice' },
     },
   },
   import.meta.url,
@@ -278,7 +279,7 @@ async function main() {
   if (PATHS.has('netns')) await forwardNetns('forward --netns-pid', {});
   // The same direct mode with the JavaScript relay (what runs when the addon cannot splice).
   if (PATHS.has('netns-js')) await forwardNetns('forward --netns-pid, JS relay', { PORTWATCH_FORWARD_RELAY: 'js' });
-  if (PATHS.has('serve')) {
+  if (PATHS.has('serve') || PATHS.has('serve-ws')) {
     // serve prints its URL on stderr.
     const serveErr = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--no-probe'], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -293,10 +294,14 @@ async function main() {
       });
       setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000);
     });
-    const fwdServe = lineChild(process.execPath, [CLI, 'forward', serveUrl, '--json', '--no-config']);
-    const port = await forwardedPort(fwdServe, hostSink.port);
-    const pid = fwdServe.child.pid;
-    rows.push({ name: 'forward URL (serve tunnel)', port, pid, relays: [pid, serveErr.pid], sink: host.child.pid });
+    const forwardServe = async (name, env) => {
+      const fwdServe = lineChild(process.execPath, [CLI, 'forward', serveUrl, '--json', '--no-config'], env);
+      const port = await forwardedPort(fwdServe, hostSink.port);
+      const pid = fwdServe.child.pid;
+      rows.push({ name, port, pid, relays: [pid, serveErr.pid], sink: host.child.pid });
+    };
+    if (PATHS.has('serve')) await forwardServe('forward URL (serve tunnel, raw)', {});
+    if (PATHS.has('serve-ws')) await forwardServe('forward URL (serve tunnel, WebSocket)', { PORTWATCH_TUNNEL: 'ws' });
   }
   // A peer relay over the same two loopback hops, to the same server program on the host.
   const socats = [];

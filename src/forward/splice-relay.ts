@@ -14,6 +14,7 @@
  * the JavaScript relay.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { loadSockDiagAddon, sockDiagUnavailableReason, type RelayEndHow, type SockDiagAddon } from '../sources/sock-diag-addon.js';
 import type { Relay, RelayStats } from './relay.js';
@@ -76,7 +77,8 @@ function started(): Engine | null {
 
 /** The fd of a connected TCP socket that nothing has been read from or written to by JS yet. */
 function handOverFd(s: Duplex): number | null {
-  if (!(s instanceof net.Socket) || s.destroyed || s.connecting || s.readableEnded || s.writableEnded) return null;
+  if (!(s instanceof net.Socket) || s instanceof tls.TLSSocket || s.destroyed || s.connecting || s.readableEnded || s.writableEnded)
+    return null;
   if (s.readableLength > 0 || s.writableLength > 0 || s.pending) return null;
   const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : null;

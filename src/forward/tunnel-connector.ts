@@ -1,12 +1,16 @@
 /**
- * Through serve: each host connection is one WebSocket to `/api/tunnel/<PORT>` on a
+ * Through serve: each host connection is one request to `/api/tunnel/<PORT>` on a
  * `portwatch serve` in the target, which connects there to what listens on that port (by
- * the same rules as its proxy). Plain Node on this side: it needs no Linux. The ws library
- * speaks the protocol (http or https, as serve's URL says); WebSocketDuplex (ws-duplex.ts)
- * makes it a Duplex for the relay.
+ * the same rules as its proxy). Plain Node on this side: it needs no Linux. First as the raw
+ * tunnel (raw-tunnel-connector.ts: the socket itself after a 101, spliced on Linux); if serve
+ * refuses that kind of upgrade (an older serve, a proxy that passes WebSockets only), as a
+ * WebSocket from then on: the ws library speaks it (http or https, as serve's URL says) and
+ * WebSocketDuplex (ws-duplex.ts) makes it a Duplex for the relay.
  */
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Connector, TargetAddress } from './connector.js';
+import { openRawTunnel, RawTunnelUnsupported } from './raw-tunnel-connector.js';
 import { WS_OPTIONS, WebSocketDuplex } from './ws-duplex.js';
 
 export interface TunnelConnectorOptions {
@@ -23,11 +27,31 @@ export function tunnelUrl(base: URL, port: number): string {
   return url.href;
 }
 
-export function createTunnelConnector(options: TunnelConnectorOptions): Connector {
-  return {
-    kind: 'tunnel',
-    connect: (to: TargetAddress, signal?: AbortSignal) => openTunnel(options, to.port, signal),
+/** How the forward reaches serve: `raw` first (falling back for good on the first refusal of it), or `ws` only. */
+export type TunnelProtocol = 'raw' | 'ws';
+
+/** PORTWATCH_TUNNEL=ws: the WebSocket only (for what passes nothing else, and benches); else raw first. */
+function protocolFromEnv(): TunnelProtocol {
+  return process.env.PORTWATCH_TUNNEL === 'ws' ? 'ws' : 'raw';
+}
+
+export function createTunnelConnector(options: TunnelConnectorOptions & { protocol?: TunnelProtocol }): Connector & {
+  /** The protocol connections use now ('ws' once serve refused the raw tunnel). */
+  protocol(): TunnelProtocol;
+} {
+  let protocol = options.protocol ?? protocolFromEnv();
+  const connect = async (to: TargetAddress, signal?: AbortSignal): Promise<Duplex> => {
+    if (protocol === 'raw') {
+      try {
+        return await openRawTunnel(options, to.port, signal);
+      } catch (e) {
+        if (!(e instanceof RawTunnelUnsupported)) throw e;
+        protocol = 'ws'; // an older serve, or a proxy that passes WebSockets only
+      }
+    }
+    return openTunnel(options, to.port, signal);
   };
+  return { kind: 'tunnel', connect, protocol: () => protocol };
 }
 
 function openTunnel(options: TunnelConnectorOptions, port: number, signal?: AbortSignal): Promise<WebSocketDuplex> {

@@ -1,6 +1,7 @@
 /**
  * serve's end of `portwatch forward URL`: a WebSocket at /api/tunnel/<PORT> (the ws library)
- * that carries one TCP connection to what listens on PORT here. It is let in by the same
+ * that carries one TCP connection to what listens on PORT here, or the same connection raw
+ * after an `Upgrade: portwatch-tcp` (raw-tunnel.ts: no framing, spliced by the addon). It is let in by the same
  * access decision as everything else (the token when serve has one), connects only where
  * the proxy would (a TCP port listening now in serve's namespace, never serve's own port),
  * and refuses any request a browser page makes (an Origin header): a tunnel is for
@@ -16,7 +17,9 @@ import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { Relay } from '../forward/relay.js';
 import { END_MESSAGE, HIGH_WATER, WS_OPTIONS, closeError, closeReason, toBuffer } from '../forward/ws-duplex.js';
+import { joinRaw, wantsRawTunnel } from './raw-tunnel.js';
 import type { ProxyResolution } from './proxy-target.js';
 import { rejectUpgrade } from './responses.js';
 
@@ -70,6 +73,9 @@ interface Reader {
 export class TunnelEndpoint {
   private readonly wss = new WebSocketServer({ noServer: true, ...WS_OPTIONS });
   private open = 0;
+  /** Raw tunnels carried now (spliced or piped): close() cuts them. */
+  private readonly raws = new Set<Relay>();
+  private closed = false;
 
   /**
    * onOpenChange: +1 as a tunnel is joined, -1 as it ends (the caller keeps the count). Told
@@ -94,7 +100,8 @@ export class TunnelEndpoint {
   handle(req: IncomingMessage, socket: Duplex, head: Buffer, port: number, ctx: TunnelContext): void {
     if (req.headers.origin !== undefined)
       return rejectUpgrade(socket, 403, 'the tunnel is not for pages (a request with an Origin header)');
-    const bad = badHandshake(req);
+    const raw = wantsRawTunnel(req);
+    const bad = raw ? (req.method === 'GET' ? null : ([405, 'a tunnel handshake is a GET'] as const)) : badHandshake(req);
     if (bad !== null) return rejectUpgrade(socket, bad[0], bad[1], bad[2]);
     const resolved = ctx.resolve(port);
     if (!resolved.ok) return rejectUpgrade(socket, resolved.status, resolved.reason);
@@ -106,7 +113,8 @@ export class TunnelEndpoint {
       family,
       allowHalfOpen: true,
       noDelay: true,
-      onread: { buffer: () => reader.next, callback: (n, b) => reader.data(n, b as Buffer) },
+      // Raw: the bytes go to a relay as they are (spliced, or piped), not through `reader`.
+      ...(raw ? {} : { onread: { buffer: () => reader.next, callback: (n: number, b: Uint8Array) => reader.data(n, b as Buffer) } }),
     });
     const timer = setTimeout(() => upstream.destroy(new Error('connect timed out')), CONNECT_TIMEOUT_MS);
     const refuse = (e: NodeJS.ErrnoException): void => {
@@ -123,6 +131,7 @@ export class TunnelEndpoint {
       socket.off('close', gone);
       if (socket.destroyed) return void upstream.destroy();
       ctx.track(upstream);
+      if (raw) return this.joinRaw(socket, head, upstream, port, ctx);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         void join(ws, upstream, reader).then((e) => {
           this.tell(-1);
@@ -135,9 +144,26 @@ export class TunnelEndpoint {
     });
   }
 
+  private joinRaw(socket: Duplex, head: Buffer, upstream: net.Socket, port: number, ctx: TunnelContext): void {
+    joinRaw(socket, head, upstream, ({ spliced, relay }) => {
+      if (this.closed) return relay.destroy(new Error('serve is closing'));
+      this.raws.add(relay);
+      // Bytes through JavaScript count as an open tunnel (serve's heap); spliced ones never enter it.
+      if (!spliced) this.tell(1);
+      void relay.done.then((e) => {
+        this.raws.delete(relay);
+        if (!spliced) this.tell(-1);
+        if (e !== null && !/ECONNRESET|EPIPE|closed/.test(e.message)) ctx.log(`tunnel to port ${port} ended: ${e.message}`);
+      });
+    });
+  }
+
   close(): void {
+    this.closed = true;
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
+    // A reset, not a FIN: a clean end would read as the whole answer to a client cut off midway.
+    for (const r of this.raws) r.destroy(new Error('serve is closing'));
   }
 }
 

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ForwardErrorEvent, ForwardEvent, UnforwardEvent } from '../../src/forward/events.js';
 import { forwardThroughServeUrl, type ServeForward } from '../../src/forward/forward-serve.js';
+import { spliceRelayUnavailable } from '../../src/forward/splice-relay.js';
 import { createRules } from '../../src/rules/rules.js';
 import { CLI } from '../helpers/cli.js';
 import { holdSockets, stopAll, waitFor } from '../helpers/processes.js';
@@ -84,8 +85,11 @@ describe.skipIf(why !== null)('forward URL (through serve)', () => {
     ns = createVethNamespace();
     await startServe();
   });
+  let cleanupEnv = (): void => {};
   afterEach(() => {
     for (const s of sessions.splice(0)) s.close();
+    cleanupEnv();
+    cleanupEnv = () => {};
   });
   afterAll(async () => {
     await stopServe();
@@ -93,7 +97,18 @@ describe.skipIf(why !== null)('forward URL (through serve)', () => {
     ns?.destroy();
   });
 
-  it('forwards the namespace’s loopback servers to the same ports here, byte-exact', async () => {
+  it.each([
+    ['raw', undefined],
+    ['WebSocket', 'ws'],
+  ] as const)('forwards the namespace’s loopback servers to the same ports here, byte-exact (%s tunnel)', async (_name, env) => {
+    const before = process.env.PORTWATCH_TUNNEL;
+    if (env === undefined) delete process.env.PORTWATCH_TUNNEL;
+    else process.env.PORTWATCH_TUNNEL = env;
+    cleanupEnv = () => {
+      if (before === undefined) delete process.env.PORTWATCH_TUNNEL;
+      else process.env.PORTWATCH_TUNNEL = before;
+    };
+    const heapSwitches = (serveErr.match(/heap: moving bytes/g) ?? []).length;
     const holder = await holdSockets(
       [
         { proto: 'tcp', host: '127.0.0.1', serve: 'echo' },
@@ -110,8 +125,13 @@ describe.skipIf(why !== null)('forward URL (through serve)', () => {
     const payload = randomBytes(1024 * 1024);
     const back = await connectAndCollect({ host: '127.0.0.1', port: echoPort }, payload);
     expect(back.equals(payload)).toBe(true);
-    // serve's heap was roomy while the tunnel moved bytes, and compact again once it closed (heap-flags.ts).
-    await waitFor(() => /heap: moving bytes[\s\S]*heap: watching/.test(serveErr), 'serve to switch its heap mode and back');
+    if (env === 'ws') {
+      // serve's heap was roomy while the tunnel moved bytes, and compact again once it closed (heap-flags.ts).
+      await waitFor(() => /heap: moving bytes[\s\S]*heap: watching/.test(serveErr), 'serve to switch its heap mode and back');
+    } else if (spliceRelayUnavailable() === null) {
+      // Raw and spliced: no byte went through serve's JavaScript, so its heap never switched.
+      expect((serveErr.match(/heap: moving bytes/g) ?? []).length).toBe(heapSwitches);
+    }
     expect(await httpGet(`http://[::1]:${httpPort}/`)).toBe(`hello from ${httpPort}`);
     // serve's own port is never forwarded: it is portwatch's own listener there.
     expect(r.forwards.some((e) => e.remote.port === SERVE_PORT)).toBe(false);

@@ -1,131 +1,29 @@
 /**
  * serve's tunnel end (TunnelEndpoint) in an HTTP server on loopback, reached by the forward's
- * connector: bytes exact both ways, half-close, resets passed on, each slow reader slowing
- * the other side down instead of serve buffering without bound, and handshakes refused.
+ * connector as a WebSocket (the raw tunnel: raw-tunnel.test.ts): bytes exact both ways,
+ * half-close, resets passed on, each slow reader slowing the other side down instead of serve
+ * buffering without bound, and handshakes refused.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Listener } from '../../src/listener.js';
+import { describe, expect, it } from 'vitest';
 import { createTunnelConnector } from '../../src/forward/tunnel-connector.js';
 import { HIGH_WATER, type WebSocketDuplex } from '../../src/forward/ws-duplex.js';
-import { TunnelEndpoint, tunnelPort } from '../../src/serve/tunnel.js';
 import { waitFor } from '../helpers/processes.js';
-
-interface Fixture {
-  base: URL;
-  endpoint: TunnelEndpoint;
-  /** The connections serve made to the target, as they were tracked. */
-  upstreams: net.Socket[];
-  logs: string[];
-  /** What the endpoint said as each tunnel joined (+1) and ended (-1). */
-  counts: number[];
-}
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => server.close());
-  return (server.address() as net.AddressInfo).port;
-}
-
-/** serve's HTTP side as far as the tunnel goes: every upgrade to /api/tunnel/<PORT> reaches the endpoint. */
-async function serveTunnel(): Promise<Fixture> {
-  const counts: number[] = [];
-  const endpoint = new TunnelEndpoint((delta) => counts.push(delta));
-  const upstreams: net.Socket[] = [];
-  const logs: string[] = [];
-  const sockets = new Set<Duplex>();
-  const server = http.createServer((_req, res) => res.end());
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    sockets.add(socket);
-    const port = tunnelPort(req.url ?? '');
-    if (port === null) return void socket.destroy();
-    endpoint.handle(req, socket, head, port, {
-      resolve: () => ({ ok: true, target: { host: '127.0.0.1', port, family: 4, tls: false }, listener: {} as Listener }),
-      track: (s) => upstreams.push(s as net.Socket),
-      log: (m) => logs.push(m),
-    });
-  });
-  const port = await listen(server);
-  cleanups.push(() => {
-    endpoint.close();
-    for (const s of sockets) s.destroy();
-  });
-  return { base: new URL(`http://127.0.0.1:${port}`), endpoint, upstreams, logs, counts };
-}
-
-/** A target that hands each accepted connection to `onSocket`. */
-async function target(onSocket: (s: net.Socket) => void): Promise<number> {
-  const server = net.createServer({ allowHalfOpen: true }, onSocket);
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('error', () => undefined); // resets are what some tests make
-  });
-  cleanups.push(() => sockets.forEach((s) => s.destroy()));
-  return listen(server);
-}
+import { cleanup, closed, collect, serveTunnel, STALL_CAP, target, writeUntilStalled, type Fixture } from './tunnel-fixture.js';
 
 async function open(f: Fixture, port: number): Promise<WebSocketDuplex> {
-  const d = (await createTunnelConnector({ base: f.base, token: null }).connect({
+  const d = (await createTunnelConnector({ base: f.base, token: null, protocol: 'ws' }).connect({
     address: '127.0.0.1',
     port,
     family: 4,
   })) as WebSocketDuplex;
-  cleanups.push(() => d.destroy());
+  cleanup(() => d.destroy());
   return d;
 }
 
-const STALL_CAP = 512 * 1024 * 1024;
-
-/** Writes 1 MiB chunks until the stream takes no more for 500 ms (or STALL_CAP); the bytes it took. */
-function writeUntilStalled(s: NodeJS.WritableStream): Promise<number> {
-  const chunk = Buffer.alloc(1024 * 1024, 7);
-  return new Promise((resolve) => {
-    let n = 0;
-    const pump = (): void => {
-      while (n < STALL_CAP) {
-        n += chunk.length;
-        if (s.write(chunk)) continue;
-        const drained = (): void => {
-          clearTimeout(quiet);
-          pump();
-        };
-        const quiet = setTimeout(() => {
-          s.off('drain', drained);
-          resolve(n);
-        }, 500);
-        return void s.once('drain', drained);
-      }
-      resolve(n);
-    };
-    pump();
-  });
-}
-
-const collect = (s: NodeJS.ReadableStream): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('end', () => resolve(Buffer.concat(chunks)));
-    s.on('error', reject);
-  });
-
-const closed = (s: Duplex): Promise<Error | null> =>
-  new Promise((resolve) => {
-    let error: Error | null = null;
-    s.on('error', (e) => (error = e));
-    s.once('close', () => resolve(error));
-  });
-
-describe('the serve tunnel', () => {
+describe('the serve tunnel, as a WebSocket', () => {
   it('carries bytes exactly both ways, with a half-close each way', async () => {
     const f = await serveTunnel();
     // The target reads all, then answers with what it read reversed, then ends.
@@ -264,7 +162,7 @@ describe('the serve tunnel', () => {
       });
     });
     await expect(
-      createTunnelConnector({ base: f.base, token: null }).connect({ address: '127.0.0.1', port: free, family: 4 }),
+      createTunnelConnector({ base: f.base, token: null, protocol: 'ws' }).connect({ address: '127.0.0.1', port: free, family: 4 }),
     ).rejects.toThrow(/serve refused the tunnel: 502 .*cannot connect to port/);
   });
 
