@@ -15,7 +15,22 @@ import { createTunnelConnector } from '../../src/forward/tunnel-connector.js';
 import { runningSpliceRelays, spliceRelayUnavailable } from '../../src/forward/splice-relay.js';
 import { rejectUpgrade } from '../../src/serve/responses.js';
 import { waitFor } from '../helpers/processes.js';
-import { cleanup, closed, collect, listen, serveTunnel, STALL_CAP, target, writeUntilStalled, type Fixture } from './tunnel-fixture.js';
+import {
+  cleanup,
+  closed,
+  closedPort,
+  collect,
+  halfCloseKeepsTheOtherWay,
+  listen,
+  serveTunnel,
+  STALL_CAP,
+  target,
+  targetSees,
+  upgradeStatus,
+  whenTargetResets,
+  writeUntilStalled,
+  type Fixture,
+} from './tunnel-fixture.js';
 
 const spliceWhy = spliceRelayUnavailable();
 
@@ -48,40 +63,13 @@ describe('the serve tunnel, raw', () => {
     if (spliceWhy === null) expect(f.counts).toEqual([]);
   });
 
-  it('keeps the other direction open after one side ends', async () => {
-    const f = await serveTunnel();
-    let toTarget: net.Socket | null = null;
-    const port = await target((s) => (toTarget = s));
-    const d = await open(f, port);
-    await waitFor(() => toTarget, 'the connection in the target');
-    const targetGot = collect(toTarget!);
-    d.end(Buffer.from('question'));
-    expect((await targetGot).toString()).toBe('question');
-    const back = collect(d);
-    toTarget!.write('still ');
-    toTarget!.end('answering');
-    expect((await back).toString()).toBe('still answering');
-  });
+  it('keeps the other direction open after one side ends', () => halfCloseKeepsTheOtherWay(open));
 
   it('passes a reset on, both ways', async () => {
     const f = await serveTunnel();
-    const port = await target((s) => s.once('data', () => s.resetAndDestroy()));
-    const d = await open(f, port);
-    const done = closed(d);
-    d.resume();
-    d.write('x');
-    expect(((await done) as NodeJS.ErrnoException | null)?.code).toBe('ECONNRESET');
+    expect(((await whenTargetResets(f, open)) as NodeJS.ErrnoException | null)?.code).toBe('ECONNRESET');
 
-    let toTarget: net.Socket | null = null;
-    const port2 = await target((s) => (toTarget = s));
-    const d2 = await open(f, port2);
-    await waitFor(() => toTarget, 'the connection in the target');
-    const targetEnd = new Promise<string>((resolve) => {
-      toTarget!.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      toTarget!.on('end', () => resolve('a clean end'));
-    });
-    d2.resetAndDestroy();
-    expect(await targetEnd).toBe('ECONNRESET');
+    expect(await targetSees(f, open, (d2) => (d2 as net.Socket).resetAndDestroy())).toBe('ECONNRESET');
   });
 
   it('a target that does not read stalls the forward side: nothing piles up in serve', async () => {
@@ -105,12 +93,7 @@ describe('the serve tunnel, raw', () => {
 
   it('refuses as the WebSocket does: a port that does not listen (with the reason), a page, a POST', async () => {
     const f = await serveTunnel();
-    const free = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await closedPort();
     const connector = createTunnelConnector({ base: f.base, token: null, protocol: 'raw' });
     await expect(connector.connect({ address: '127.0.0.1', port: free, family: 4 })).rejects.toThrow(
       /serve refused the tunnel: 502 .*cannot connect to port/,
@@ -118,22 +101,7 @@ describe('the serve tunnel, raw', () => {
     expect(connector.protocol()).toBe('raw'); // a refusal of the port, not of the protocol
     const port = await target(() => undefined);
     const status = (method: string, headers: Record<string, string>): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const req = http.request(new URL(`/api/tunnel/${port}`, f.base), {
-          method,
-          headers: { Connection: 'Upgrade', Upgrade: 'portwatch-tcp', ...headers },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('upgrade', (res, socket: net.Socket) => {
-          socket.destroy();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      upgradeStatus(f.base, port, { Upgrade: 'portwatch-tcp', ...headers }, method);
     expect(await status('GET', {})).toBe(101);
     expect(await status('GET', { Origin: 'http://page.example' })).toBe(403);
     expect(await status('POST', {})).toBe(405);

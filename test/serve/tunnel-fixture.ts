@@ -6,7 +6,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { waitFor } from '../helpers/processes.js';
 import type { Listener } from '../../src/listener.js';
 import { TunnelEndpoint, tunnelPort } from '../../src/serve/tunnel.js';
 
@@ -115,3 +116,73 @@ export const closed = (s: Duplex): Promise<Error | null> =>
     s.on('error', (e) => (error = e));
     s.once('close', () => resolve(error));
   });
+
+/** The status serve answers an upgrade request to /api/tunnel/<port> with (101 when it switched). */
+export function upgradeStatus(base: URL, port: number, headers: Record<string, string>, method = 'GET'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(`/api/tunnel/${port}`, base), { method, headers: { Connection: 'Upgrade', ...headers } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket: net.Socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A loopback port nothing listens on (it did a moment ago). */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+type Open = (f: Fixture, port: number) => Promise<Duplex>;
+
+/** One side's FIN leaves the other direction open: the target sees ours, and may still answer. */
+export async function halfCloseKeepsTheOtherWay(open: Open): Promise<void> {
+  const f = await serveTunnel();
+  let toTarget: net.Socket | null = null;
+  const port = await target((s) => (toTarget = s));
+  const d = await open(f, port);
+  await waitFor(() => toTarget, 'the connection in the target');
+  const targetGot = collect(toTarget!);
+  d.end(Buffer.from('question'));
+  expect((await targetGot).toString()).toBe('question'); // the target saw our FIN...
+  const back = collect(d);
+  toTarget!.write('still '); // ...and may still answer
+  toTarget!.end('answering');
+  expect((await back).toString()).toBe('still answering');
+}
+
+/** How the target's connection ends when `cut` ends the forward's side: an error code, or 'a clean end'. */
+export async function targetSees(f: Fixture, open: Open, cut: (d: Duplex) => void): Promise<string> {
+  let toTarget: net.Socket | null = null;
+  const port = await target((s) => (toTarget = s));
+  const d = await open(f, port);
+  await waitFor(() => toTarget, 'the connection in the target');
+  const targetEnd = new Promise<string>((resolve) => {
+    toTarget!.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    toTarget!.on('end', () => resolve('a clean end'));
+  });
+  d.on('error', () => undefined);
+  cut(d);
+  return targetEnd;
+}
+
+/** How the forward's side ends when the target resets the connection after the first byte. */
+export async function whenTargetResets(f: Fixture, open: Open): Promise<Error | null> {
+  const port = await target((s) => s.once('data', () => s.resetAndDestroy()));
+  const d = await open(f, port);
+  const done = closed(d);
+  d.resume();
+  d.write('x');
+  return done;
+}

@@ -5,13 +5,25 @@
  * buffering without bound, and handshakes refused.
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createTunnelConnector } from '../../src/forward/tunnel-connector.js';
 import { HIGH_WATER, type WebSocketDuplex } from '../../src/forward/ws-duplex.js';
 import { waitFor } from '../helpers/processes.js';
-import { cleanup, closed, collect, serveTunnel, STALL_CAP, target, writeUntilStalled, type Fixture } from './tunnel-fixture.js';
+import {
+  cleanup,
+  closed,
+  closedPort,
+  collect,
+  halfCloseKeepsTheOtherWay,
+  serveTunnel,
+  STALL_CAP,
+  target,
+  targetSees,
+  upgradeStatus,
+  whenTargetResets,
+  writeUntilStalled,
+  type Fixture,
+} from './tunnel-fixture.js';
 
 async function open(f: Fixture, port: number): Promise<WebSocketDuplex> {
   const d = (await createTunnelConnector({ base: f.base, token: null, protocol: 'ws' }).connect({
@@ -59,44 +71,16 @@ describe('the serve tunnel, as a WebSocket', () => {
     expect(f.endpoint.size).toBe(0);
   });
 
-  it('keeps the other direction open after one side ends', async () => {
-    const f = await serveTunnel();
-    let toTarget: net.Socket | null = null;
-    const port = await target((s) => (toTarget = s));
-    const d = await open(f, port);
-    await waitFor(() => toTarget, 'the connection in the target');
-    const targetGot = collect(toTarget!);
-    d.end(Buffer.from('question'));
-    expect((await targetGot).toString()).toBe('question'); // the target saw our FIN...
-    const back = collect(d);
-    toTarget!.write('still '); // ...and may still answer
-    toTarget!.end('answering');
-    expect((await back).toString()).toBe('still answering');
-  });
+  it('keeps the other direction open after one side ends', () => halfCloseKeepsTheOtherWay(open));
 
   it('passes a reset on: the target resets, the tunnel fails with the reason', async () => {
     const f = await serveTunnel();
-    const port = await target((s) => s.once('data', () => s.resetAndDestroy()));
-    const d = await open(f, port);
-    const done = closed(d);
-    d.resume();
-    d.write('x');
-    expect((await done)?.message).toMatch(/ECONNRESET|closed/);
+    expect((await whenTargetResets(f, open))?.message).toMatch(/ECONNRESET|closed/);
   });
 
   it('passes a reset on: the forward side fails, the target sees a reset', async () => {
     const f = await serveTunnel();
-    let toTarget: net.Socket | null = null;
-    const port = await target((s) => (toTarget = s));
-    const d = await open(f, port);
-    await waitFor(() => toTarget, 'the connection in the target');
-    const targetEnd = new Promise<string>((resolve) => {
-      toTarget!.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      toTarget!.on('end', () => resolve('a clean end'));
-    });
-    d.on('error', () => undefined);
-    d.destroy(new Error('read ECONNRESET'));
-    expect(await targetEnd).toBe('ECONNRESET');
+    expect(await targetSees(f, open, (d) => d.destroy(new Error('read ECONNRESET')))).toBe('ECONNRESET');
   });
 
   it('a target that does not read slows the forward side down instead of filling serve', async () => {
@@ -134,33 +118,13 @@ describe('the serve tunnel, as a WebSocket', () => {
   it('refuses what is not a WebSocket handshake, and a page', async () => {
     const f = await serveTunnel();
     const port = await target(() => undefined);
-    const status = (headers: Record<string, string>): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const req = http.request(new URL(`/api/tunnel/${port}`, f.base), {
-          headers: { Connection: 'Upgrade', Upgrade: 'websocket', ...headers },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('upgrade', (res, socket: net.Socket) => {
-          socket.destroy();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const status = (headers: Record<string, string>): Promise<number> => upgradeStatus(f.base, port, { Upgrade: 'websocket', ...headers });
     const key = randomBytes(16).toString('base64');
     expect(await status({ 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key })).toBe(101);
     expect(await status({ 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Key': key })).toBe(426);
     expect(await status({ 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'short' })).toBe(400);
     expect(await status({ 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key, Origin: 'http://page.example' })).toBe(403);
-    const free = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await closedPort();
     await expect(
       createTunnelConnector({ base: f.base, token: null, protocol: 'ws' }).connect({ address: '127.0.0.1', port: free, family: 4 }),
     ).rejects.toThrow(/serve refused the tunnel: 502 .*cannot connect to port/);
