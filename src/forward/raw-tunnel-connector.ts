@@ -16,7 +16,11 @@ export class RawTunnelUnsupported extends Error {}
 /** The Upgrade token of the raw tunnel (serve/raw-tunnel.ts answers it). */
 export const RAW_TUNNEL_PROTOCOL = 'portwatch-tcp';
 
-/** Answers that mean "not this kind of upgrade" (an older serve: 400 "not a WebSocket upgrade"). */
+/**
+ * Answers that mean "not this kind of upgrade": 400 from an older serve ("not a WebSocket
+ * upgrade"), 426 from serve when a proxy that passes only WebSocket upgrades sent ours on as
+ * a plain GET, 501 from such a proxy itself.
+ */
 const UNSUPPORTED = new Set([400, 426, 501]);
 
 export interface RawTunnelOptions {

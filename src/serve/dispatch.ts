@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { authorize, type AuthContext, type AuthRequest } from './auth.js';
+import { defaultMaxConnections } from './bind-address.js';
 import type { ListenerTable } from './listener-table.js';
 import type { ServeMetrics } from './metrics.js';
 import { routeOwn, type OwnRoutes } from './own-routes.js';
@@ -38,7 +39,10 @@ export class Dispatcher {
   private readonly tunnel: TunnelEndpoint;
 
   constructor(private readonly ctx: DispatchContext) {
-    this.tunnel = new TunnelEndpoint((delta) => ctx.options.onTunnels?.(delta));
+    // A spliced raw tunnel holds 6 fds (2 sockets, 2 pipes) and no HTTP connection: at most a
+    // third of serve's connection limit of them, so that HTTP keeps its fds.
+    const maxRaw = Math.max(1, Math.floor((ctx.options.maxConnections ?? defaultMaxConnections()) / 3));
+    this.tunnel = new TunnelEndpoint((delta) => ctx.options.onTunnels?.(delta), maxRaw);
   }
 
   /** An HTTP request; whatever fails answers 500 (or cuts a response already under way). */
@@ -64,9 +68,9 @@ export class Dispatcher {
 
   /** Ends every upgraded connection (proxied WebSockets and tunnels). */
   close(): void {
+    this.tunnel.close(); // first: its raw tunnels end with a reset, not the plain close below
     for (const s of this.upgraded) s.destroy();
     this.upgraded.clear();
-    this.tunnel.close();
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -89,6 +93,14 @@ export class Dispatcher {
     if (decision.setCookie !== null) res.setHeader('Set-Cookie', decision.setCookie);
     const to = decision.to;
     if (to.kind === 'proxy') return this.proxy(req, res, to.port, to.path, to.prefix);
+    if (tunnelPort(to.target.path) !== null) {
+      // The tunnel is an upgrade. A proxy that passes only WebSocket upgrades sends the raw
+      // one on as a plain GET: 426 is what tells the forward to use the WebSocket instead.
+      req.resume();
+      return sendError(req, res, 426, 'the tunnel is an HTTP upgrade (Upgrade: portwatch-tcp or websocket)', {
+        headers: { Upgrade: 'portwatch-tcp, websocket', Connection: 'Upgrade' },
+      });
+    }
     return routeOwn(req, res, to.target, this.ctx.own);
   }
 

@@ -42,7 +42,17 @@ export function joinRaw(socket: Duplex, head: Buffer, upstream: net.Socket, join
     socket.allowHalfOpen = true; // a FIN from the client ends only its direction
     socket.setNoDelay(true);
   }
+  // Until a relay listens: an error on either side (a reset from the target while the 101
+  // waits to be written) ends both, instead of being an unhandled 'error' that ends serve.
+  const early = (): void => {
+    socket.destroy();
+    upstream.destroy();
+  };
+  upstream.on('error', early);
+  socket.on('error', early);
   socket.write(SWITCHING, (err) => {
+    upstream.off('error', early);
+    socket.off('error', early);
     if (err || socket.destroyed || upstream.destroyed) {
       socket.destroy();
       upstream.destroy();

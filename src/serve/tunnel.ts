@@ -81,7 +81,11 @@ export class TunnelEndpoint {
    * onOpenChange: +1 as a tunnel is joined, -1 as it ends (the caller keeps the count). Told
    * after the bookkeeping; what it throws is not the tunnel's business.
    */
-  constructor(private readonly onOpenChange: (delta: 1 | -1) => void = () => {}) {}
+  constructor(
+    private readonly onOpenChange: (delta: 1 | -1) => void = () => {},
+    /** Raw tunnels carried at once; past it a new one is refused (503). */
+    private readonly maxRaw = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Tunnels joined and not yet ended. */
   get size(): number {
@@ -103,6 +107,7 @@ export class TunnelEndpoint {
     const raw = wantsRawTunnel(req);
     const bad = raw ? (req.method === 'GET' ? null : ([405, 'a tunnel handshake is a GET'] as const)) : badHandshake(req);
     if (bad !== null) return rejectUpgrade(socket, bad[0], bad[1], bad[2]);
+    if (raw && this.raws.size >= this.maxRaw) return rejectUpgrade(socket, 503, `too many tunnels at once (${this.maxRaw})`);
     const resolved = ctx.resolve(port);
     if (!resolved.ok) return rejectUpgrade(socket, resolved.status, resolved.reason);
     const { host, family } = resolved.target;

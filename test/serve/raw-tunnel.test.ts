@@ -78,7 +78,8 @@ describe('the serve tunnel, raw', () => {
     const d = await open(f, port);
     const accepted = await writeUntilStalled(d);
     expect(accepted).toBeLessThan(STALL_CAP / 4);
-    expect(f.upstreams[0]!.writableLength).toBe(0); // handed to the splice relay, or piped with backpressure
+    // Handed to the splice relay (0 here), or piped: stream.pipe holds one read at most.
+    expect(f.upstreams[0]!.writableLength).toBeLessThanOrEqual(64 * 1024);
   });
 
   it('hands on bytes the client sent with its request, before the target’s answer', async () => {
