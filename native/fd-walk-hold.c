@@ -45,8 +45,13 @@ void fw_hold(int ms) {
   } else {
     atomic_store(&held_until, 0);
   }
+  fw_wake();
+}
+
+void fw_wake(void) {
+  /* Every change wakes the sleepers, which look again: a release, a shorter hold, a cancel. */
   atomic_fetch_add(&generation, 1);
-  if (ms <= 0) syscall(SYS_futex, &generation, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+  syscall(SYS_futex, &generation, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 void fw_wait_if_held(const fw_walk_t *w) {

@@ -50,6 +50,7 @@ static void free_job(job_t *job) {
 static void cancel_job(void *arg) {
   job_t *job = arg;
   atomic_store(&job->walk.cancel, 1);
+  fw_wake(); /* a held thread sees the cancel now, not at its hold's deadline */
 }
 
 static void execute(napi_env env, void *data) {

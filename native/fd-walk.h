@@ -71,6 +71,9 @@ uint64_t fw_number(void);
  * Their threads stop between two fds until then (fd-walk-hold.c); later walks run on. */
 void fw_hold(int ms);
 
+/* Wakes held threads to look again (after a walk's cancel was set, say). */
+void fw_wake(void);
+
 /* Sleeps while `w` is held (called by its threads between fds; one atomic load when not). */
 void fw_wait_if_held(const fw_walk_t *w);
 

@@ -87,6 +87,16 @@ describe.skipIf(why !== null)(`holding native walks${why === null ? '' : ` (skip
     expect(performance.now() - held).toBeGreaterThanOrEqual(140);
   });
 
+  it('a shorter hold replaces a longer one at once: held threads look again', async () => {
+    const going = walk();
+    const held = performance.now();
+    holdWalks(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    holdWalks(100); // from now: ends ~150 ms after the first hold, not at its 1 s
+    expectFound(await going);
+    expect(performance.now() - held).toBeLessThan(900);
+  });
+
   it('refuses a hold that is not a number, in one TypeError', () => {
     const hold = (loadSockDiagAddon() as unknown as { fdWalkHold: (...args: unknown[]) => void }).fdWalkHold;
     expect(() => hold('10')).toThrow(TypeError);
