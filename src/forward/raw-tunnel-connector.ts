@@ -30,7 +30,7 @@ export interface RawTunnelOptions {
   connectTimeoutMs?: number;
 }
 
-/** http:// or https:// for the tunnel path on serve. */
+/** http:// or https:// for the tunnel path on serve (the WebSocket's URL is this one as ws:// or wss://). */
 export function rawTunnelUrl(base: URL, port: number): URL {
   return new URL(`api/tunnel/${port}`, base.href.endsWith('/') ? base.href : `${base.href}/`);
 }

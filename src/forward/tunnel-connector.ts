@@ -10,7 +10,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Connector, TargetAddress } from './connector.js';
-import { openRawTunnel, RawTunnelUnsupported } from './raw-tunnel-connector.js';
+import { openRawTunnel, rawTunnelUrl, RawTunnelUnsupported } from './raw-tunnel-connector.js';
 import { WS_OPTIONS, WebSocketDuplex } from './ws-duplex.js';
 
 export interface TunnelConnectorOptions {
@@ -22,7 +22,7 @@ export interface TunnelConnectorOptions {
 
 /** ws:// or wss:// for a path on serve. */
 export function tunnelUrl(base: URL, port: number): string {
-  const url = new URL(`api/tunnel/${port}`, base.href.endsWith('/') ? base.href : `${base.href}/`);
+  const url = rawTunnelUrl(base, port);
   url.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.href;
 }

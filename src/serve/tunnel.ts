@@ -55,8 +55,9 @@ export interface TunnelContext {
 }
 
 /** Why an upgrade request is not a WebSocket handshake we answer (before connecting anywhere), or null. */
-function badHandshake(req: IncomingMessage): [number, string, Record<string, string>?] | null {
-  if (req.method !== 'GET') return [405, 'a WebSocket handshake is a GET'];
+function badHandshake(req: IncomingMessage, raw: boolean): [number, string, Record<string, string>?] | null {
+  if (req.method !== 'GET') return [405, 'a tunnel handshake is a GET'];
+  if (raw) return null; // `Upgrade: portwatch-tcp` asks nothing more
   if (req.headers.upgrade?.toLowerCase() !== 'websocket') return [400, 'not a WebSocket upgrade'];
   if (req.headers['sec-websocket-version'] !== '13') return [426, 'WebSocket version 13 only', { 'Sec-WebSocket-Version': '13' }];
   if (!WS_KEY.test(req.headers['sec-websocket-key'] ?? '')) return [400, 'a missing or malformed Sec-WebSocket-Key'];
@@ -105,7 +106,7 @@ export class TunnelEndpoint {
     if (req.headers.origin !== undefined)
       return rejectUpgrade(socket, 403, 'the tunnel is not for pages (a request with an Origin header)');
     const raw = wantsRawTunnel(req);
-    const bad = raw ? (req.method === 'GET' ? null : ([405, 'a tunnel handshake is a GET'] as const)) : badHandshake(req);
+    const bad = badHandshake(req, raw);
     if (bad !== null) return rejectUpgrade(socket, bad[0], bad[1], bad[2]);
     if (raw && this.raws.size >= this.maxRaw) return rejectUpgrade(socket, 503, `too many tunnels at once (${this.maxRaw})`);
     const resolved = ctx.resolve(port);

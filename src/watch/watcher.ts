@@ -174,9 +174,9 @@ export class PortWatcher extends EventEmitter<PortWatcherEvents> implements Asyn
     const searchingBefore = this.scanner.ownersPending() !== null;
     this.queue.pacer.started(wallStartMs);
     let outcome: Pick<TickEvent, 'error' | 'listeners' | 'scanMs' | 'costMs' | 'ownersPending'>;
-    const scanEnded = this.owners.scanStarting();
+    const stopWarmUpTimer = this.owners.scanStarting();
     try {
-      const result = await this.scanner.scan(likely, { yieldTo: patience(asked, wallStartMs, OWNER_PATIENCE_MS) }).finally(scanEnded);
+      const result = await this.scanner.scan(likely, { yieldTo: patience(asked, wallStartMs, OWNER_PATIENCE_MS) }).finally(stopWarmUpTimer);
       if (this.closed) return;
       const listeners = result.listeners.filter(this.filter);
       const trigger = this.trigger;
